@@ -1,0 +1,3 @@
+export * from './messages';
+export * from './close-codes';
+export * from './frame';
