@@ -12,7 +12,6 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
-      'test/worker/vitest.config.ts',
       {
         test: {
           name: 'e2e',
