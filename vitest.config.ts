@@ -12,6 +12,7 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
+      'test/worker/vitest.config.ts',
       {
         test: {
           name: 'e2e',

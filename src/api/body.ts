@@ -1,0 +1,58 @@
+import type { z } from 'zod';
+import { ApiError } from '../errors';
+
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Reads and validates a JSON request body. Guarantees: the body is at most
+ * MAX_BODY_BYTES (413 otherwise, also when Content-Length lies), is JSON (400),
+ * and matches `schema` (400 naming the first offending field as `param`).
+ */
+export async function readJson<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
+  const declared = Number(req.headers.get('content-length') ?? 0);
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  const text = await readCapped(req);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ApiError('invalid_request', 'We could not parse the JSON body of your request.');
+  }
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const param = issue.path.length ? issue.path.join('.') : null;
+  const message = issue.code === 'unrecognized_keys'
+    ? `Unrecognized request argument supplied: ${issue.keys.join(', ')}`
+    : `Invalid value for '${param ?? 'body'}': ${issue.message}`;
+  const unrecognized = issue.code === 'unrecognized_keys' ? issue.keys[0] : null;
+  throw new ApiError('invalid_request', message, { param: unrecognized ?? param });
+}
+
+async function readCapped(req: Request): Promise<string> {
+  if (!req.body) return '';
+  const reader = req.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    parts.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+function tooLarge(): ApiError {
+  return new ApiError('request_too_large', `Request body exceeds ${MAX_BODY_BYTES} bytes.`);
+}

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+
+/**
+ * OpenAI chat completion request, as far as porten honours it. Unknown keys are
+ * rejected (strict) so a parameter is never silently dropped; keys OpenAI
+ * accepts that do not change the answer (`user`, `metadata`, `store`) are allowed.
+ */
+const TextPart = z.object({ type: z.literal('text'), text: z.string() });
+const ImagePart = z.object({
+  type: z.literal('image_url'),
+  image_url: z.object({ url: z.string().min(1), detail: z.enum(['auto', 'low', 'high']).optional() }),
+});
+const ContentPart = z.discriminatedUnion('type', [TextPart, ImagePart]);
+
+const ToolCall = z.object({
+  id: z.string(),
+  type: z.literal('function'),
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
+
+const Message = z.discriminatedUnion('role', [
+  z.object({ role: z.literal('system'), content: z.union([z.string(), z.array(TextPart)]), name: z.string().optional() }),
+  z.object({ role: z.literal('developer'), content: z.union([z.string(), z.array(TextPart)]), name: z.string().optional() }),
+  z.object({ role: z.literal('user'), content: z.union([z.string(), z.array(ContentPart).min(1)]), name: z.string().optional() }),
+  z.object({
+    role: z.literal('assistant'),
+    content: z.union([z.string(), z.array(TextPart), z.null()]).optional(),
+    name: z.string().optional(),
+    tool_calls: z.array(ToolCall).optional(),
+  }),
+  z.object({ role: z.literal('tool'), content: z.union([z.string(), z.array(TextPart)]), tool_call_id: z.string() }),
+]);
+
+const Tool = z.object({
+  type: z.literal('function'),
+  function: z.object({
+    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    strict: z.boolean().nullable().optional(),
+  }),
+});
+
+const ToolChoice = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.object({ type: z.literal('function'), function: z.object({ name: z.string() }) }),
+]);
+
+const ResponseFormat = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    json_schema: z.object({
+      name: z.string(),
+      description: z.string().optional(),
+      schema: z.record(z.string(), z.unknown()).optional(),
+      strict: z.boolean().nullable().optional(),
+    }),
+  }),
+]);
+
+export const MAX_MESSAGES = 2048;
+export const MAX_TOKENS_CEILING = 32768;
+
+export const ChatCompletionRequestSchema = z
+  .object({
+    model: z.string().min(1).max(128),
+    messages: z.array(Message).min(1).max(MAX_MESSAGES),
+    stream: z.boolean().nullable().optional(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
+    max_tokens: z.number().int().positive().max(MAX_TOKENS_CEILING).nullable().optional(),
+    max_completion_tokens: z.number().int().positive().max(MAX_TOKENS_CEILING).nullable().optional(),
+    temperature: z.number().min(0).max(2).nullable().optional(),
+    top_p: z.number().min(0).max(1).nullable().optional(),
+    stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
+    seed: z.number().int().nullable().optional(),
+    presence_penalty: z.number().min(-2).max(2).nullable().optional(),
+    frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
+    n: z.literal(1, { message: 'only n=1 is supported' }).nullable().optional(),
+    response_format: ResponseFormat.optional(),
+    tools: z.array(Tool).max(128).optional(),
+    tool_choice: ToolChoice.optional(),
+    parallel_tool_calls: z.boolean().optional(),
+    user: z.string().optional(),
+    metadata: z.record(z.string(), z.string()).optional(),
+    store: z.boolean().nullable().optional(),
+  })
+  .strict();
+
+export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
+
+/** Capabilities a request needs from the model, derived from its shape. */
+export type Capability = 'chat' | 'tools' | 'json' | 'vision' | 'embeddings';
+
+export function chatNeeds(req: ChatCompletionRequest): Capability[] {
+  const needs: Capability[] = ['chat'];
+  if (req.tools?.length && req.tool_choice !== 'none') needs.push('tools');
+  if (req.response_format && req.response_format.type !== 'text') needs.push('json');
+  const hasImage = req.messages.some((m) => m.role === 'user' && Array.isArray(m.content) && m.content.some((p) => p.type === 'image_url'));
+  if (hasImage) needs.push('vision');
+  return needs;
+}

@@ -1,0 +1,210 @@
+import type { CatalogEntry } from './catalog';
+import type { ModelPhase } from '../protocol';
+
+/**
+ * The Hub's storage: DDL, numbered migrations and typed queries. Nothing else
+ * in the Hub writes SQL.
+ */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE models (
+     id TEXT PRIMARY KEY, enabled INTEGER NOT NULL, description TEXT NOT NULL,
+     context_length INTEGER NOT NULL, capabilities TEXT NOT NULL, vram_mb REAL NOT NULL,
+     engine TEXT NOT NULL, weights_url TEXT NOT NULL, sha256 TEXT, bytes INTEGER,
+     upstream_url TEXT, created INTEGER NOT NULL);
+   CREATE TABLE nodes (
+     id TEXT PRIMARY KEY, online INTEGER NOT NULL, conn_id TEXT, vram_budget_mb REAL NOT NULL,
+     max_concurrency INTEGER NOT NULL, agent_version TEXT NOT NULL, engines TEXT NOT NULL,
+     inventory TEXT NOT NULL, connected_at INTEGER, last_seen INTEGER);
+   CREATE TABLE replicas (
+     node_id TEXT NOT NULL, model_id TEXT NOT NULL, phase TEXT NOT NULL,
+     done_bytes INTEGER NOT NULL DEFAULT 0, total_bytes INTEGER NOT NULL DEFAULT 0,
+     vram_mb REAL, started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+     PRIMARY KEY (node_id, model_id));
+   CREATE TABLE load_failures (model_id TEXT PRIMARY KEY, node_id TEXT NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, at INTEGER NOT NULL);`,
+];
+
+export interface ModelRow {
+  id: string;
+  enabled: boolean;
+  description: string;
+  context_length: number;
+  capabilities: string[];
+  vram_mb: number;
+  engine: 'builtin' | 'openai';
+  weights_url: string;
+  sha256: string | null;
+  bytes: number | null;
+  upstream_url: string | null;
+  created: number;
+}
+
+export interface NodeRow {
+  id: string;
+  online: boolean;
+  conn_id: string | null;
+  vram_budget_mb: number;
+  max_concurrency: number;
+  agent_version: string;
+  engines: string[];
+  inventory: Array<{ model: string; bytes: number }>;
+  last_seen: number | null;
+}
+
+export interface ReplicaRow {
+  node_id: string;
+  model_id: string;
+  phase: ModelPhase;
+  done_bytes: number;
+  total_bytes: number;
+  vram_mb: number | null;
+  started_at: number;
+  updated_at: number;
+}
+
+export interface LoadFailure {
+  model_id: string;
+  node_id: string;
+  code: string;
+  message: string;
+  at: number;
+}
+
+type Row = Record<string, SqlStorageValue>;
+
+export class HubStore {
+  constructor(private readonly sql: SqlStorage) {}
+
+  migrate(): void {
+    this.sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    const row = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`).toArray()[0];
+    let version = row ? Number(row.value) : 0;
+    for (; version < MIGRATIONS.length; version++) this.sql.exec(MIGRATIONS[version]);
+    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)`, String(version));
+  }
+
+  /** Seed entries refresh their technical fields on every start; `enabled` stays the operator's once stored. */
+  upsertSeed(entries: CatalogEntry[], now: number): void {
+    for (const e of entries) {
+      this.sql.exec(
+        `INSERT INTO models (id, enabled, description, context_length, capabilities, vram_mb, engine, weights_url, sha256, bytes, upstream_url, created)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET description = excluded.description, context_length = excluded.context_length,
+           capabilities = excluded.capabilities, vram_mb = excluded.vram_mb, engine = excluded.engine,
+           weights_url = excluded.weights_url, sha256 = excluded.sha256, bytes = excluded.bytes, upstream_url = excluded.upstream_url`,
+        e.id, e.enabled ? 1 : 0, e.description, e.context_length, JSON.stringify(e.capabilities), e.vram_mb, e.engine,
+        e.weights.url, e.weights.sha256 ?? null, e.weights.bytes ?? null, e.upstream_url ?? null, Math.floor(now / 1000),
+      );
+    }
+  }
+
+  models(): ModelRow[] {
+    return this.sql.exec<Row>('SELECT * FROM models ORDER BY id').toArray().map(toModel);
+  }
+
+  model(id: string): ModelRow | null {
+    const row = this.sql.exec<Row>('SELECT * FROM models WHERE id = ?', id).toArray()[0];
+    return row ? toModel(row) : null;
+  }
+
+  setModelEnabled(id: string, enabled: boolean): boolean {
+    return this.sql.exec('UPDATE models SET enabled = ? WHERE id = ?', enabled ? 1 : 0, id).rowsWritten > 0;
+  }
+
+  nodes(): NodeRow[] {
+    return this.sql.exec<Row>('SELECT * FROM nodes ORDER BY id').toArray().map(toNode);
+  }
+
+  node(id: string): NodeRow | null {
+    const row = this.sql.exec<Row>('SELECT * FROM nodes WHERE id = ?', id).toArray()[0];
+    return row ? toNode(row) : null;
+  }
+
+  upsertNode(n: Omit<NodeRow, 'online' | 'last_seen'>, now: number): void {
+    this.sql.exec(
+      `INSERT INTO nodes (id, online, conn_id, vram_budget_mb, max_concurrency, agent_version, engines, inventory, connected_at, last_seen)
+       VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET online = 1, conn_id = excluded.conn_id, vram_budget_mb = excluded.vram_budget_mb,
+         max_concurrency = excluded.max_concurrency, agent_version = excluded.agent_version, engines = excluded.engines,
+         inventory = excluded.inventory, connected_at = excluded.connected_at, last_seen = excluded.last_seen`,
+      n.id, n.conn_id, n.vram_budget_mb, n.max_concurrency, n.agent_version, JSON.stringify(n.engines),
+      JSON.stringify(n.inventory), now, now,
+    );
+  }
+
+  setInventory(nodeId: string, inventory: NodeRow['inventory']): void {
+    this.sql.exec('UPDATE nodes SET inventory = ? WHERE id = ?', JSON.stringify(inventory), nodeId);
+  }
+
+  touchNode(nodeId: string, now: number): void {
+    this.sql.exec('UPDATE nodes SET last_seen = ? WHERE id = ?', now, nodeId);
+  }
+
+  /** Marks a node offline only if `connId` is still its current connection (a stale socket closing must not unseat a newer one). */
+  setNodeOffline(nodeId: string, connId: string): boolean {
+    const changed = this.sql.exec('UPDATE nodes SET online = 0 WHERE id = ? AND conn_id = ?', nodeId, connId).rowsWritten > 0;
+    if (changed) this.sql.exec('DELETE FROM replicas WHERE node_id = ?', nodeId);
+    return changed;
+  }
+
+  replicas(modelId?: string): ReplicaRow[] {
+    const rows = modelId
+      ? this.sql.exec<Row>('SELECT * FROM replicas WHERE model_id = ?', modelId).toArray()
+      : this.sql.exec<Row>('SELECT * FROM replicas').toArray();
+    return rows.map((r) => r as unknown as ReplicaRow);
+  }
+
+  upsertReplica(r: Omit<ReplicaRow, 'started_at' | 'updated_at'>, now: number): void {
+    this.sql.exec(
+      `INSERT INTO replicas (node_id, model_id, phase, done_bytes, total_bytes, vram_mb, started_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(node_id, model_id) DO UPDATE SET phase = excluded.phase, done_bytes = excluded.done_bytes,
+         total_bytes = excluded.total_bytes, vram_mb = COALESCE(excluded.vram_mb, replicas.vram_mb), updated_at = excluded.updated_at`,
+      r.node_id, r.model_id, r.phase, r.done_bytes, r.total_bytes, r.vram_mb, now, now,
+    );
+  }
+
+  deleteReplica(nodeId: string, modelId: string): void {
+    this.sql.exec('DELETE FROM replicas WHERE node_id = ? AND model_id = ?', nodeId, modelId);
+  }
+
+  replaceReplicas(nodeId: string, loaded: Array<{ model: string; phase: ModelPhase; vram_mb?: number }>, now: number): void {
+    this.sql.exec('DELETE FROM replicas WHERE node_id = ?', nodeId);
+    for (const l of loaded) {
+      if (l.phase === 'stopped' || l.phase === 'failed') continue;
+      this.upsertReplica({ node_id: nodeId, model_id: l.model, phase: l.phase, done_bytes: 0, total_bytes: 0, vram_mb: l.vram_mb ?? null }, now);
+    }
+  }
+
+  recordFailure(f: LoadFailure): void {
+    this.sql.exec(
+      'INSERT OR REPLACE INTO load_failures (model_id, node_id, code, message, at) VALUES (?, ?, ?, ?, ?)',
+      f.model_id, f.node_id, f.code, f.message, f.at,
+    );
+  }
+
+  clearFailure(modelId: string): void {
+    this.sql.exec('DELETE FROM load_failures WHERE model_id = ?', modelId);
+  }
+
+  failure(modelId: string): LoadFailure | null {
+    const row = this.sql.exec<Row>('SELECT * FROM load_failures WHERE model_id = ?', modelId).toArray()[0];
+    return row ? (row as unknown as LoadFailure) : null;
+  }
+}
+
+function toModel(r: Row): ModelRow {
+  return {
+    ...(r as unknown as ModelRow),
+    enabled: r.enabled === 1,
+    capabilities: JSON.parse(String(r.capabilities)) as string[],
+  };
+}
+
+function toNode(r: Row): NodeRow {
+  return {
+    ...(r as unknown as NodeRow),
+    online: r.online === 1,
+    engines: JSON.parse(String(r.engines)) as string[],
+    inventory: JSON.parse(String(r.inventory)) as NodeRow['inventory'],
+  };
+}

@@ -1,0 +1,95 @@
+import { freeMb, type NodeSlot } from './context';
+import type { PlannerConfig, PlannerModel, Restrictions } from './types';
+
+/** Why a model cannot go on a node, in the order they are checked. */
+export type PlaceReason =
+  | 'offline'
+  | 'draining'
+  | 'restricted' // the model's regions or the request's regions/nodes exclude this node
+  | 'failed_recently' // a load of this model failed here within failureBackoffMs
+  | 'already_hosted' // the node already has a live replica of the model
+  | 'too_large' // bigger than the node's whole budget: no eviction can help
+  | 'budget'; // bigger than the node's free budget now
+
+export type PlaceResult = { ok: true } | { ok: false; reason: PlaceReason };
+
+export interface PlaceNeed {
+  model: PlannerModel;
+  needMb: number;
+  restrictions?: Restrictions;
+}
+
+/** Everything but memory: may this node host the model at all? null when it may. */
+export function ineligible(need: PlaceNeed, slot: NodeSlot, now: number, config: Pick<PlannerConfig, 'failureBackoffMs'>): PlaceReason | null {
+  const excluded = hostExcluded(need, slot);
+  if (excluded) return excluded;
+  const node = slot.node;
+  const failedAt = node.recentFailures?.[need.model.id];
+  if (failedAt !== undefined && now - failedAt < config.failureBackoffMs) return 'failed_recently';
+  for (const l of slot.live) if (l.replica.model === need.model.id) return 'already_hosted';
+  if (need.needMb > node.budgetMb) return 'too_large';
+  return null;
+}
+
+/** May requests with these restrictions be served by this node at all (online, not draining, allowed)? */
+export function hostExcluded(need: Pick<PlaceNeed, 'model' | 'restrictions'>, slot: NodeSlot): 'offline' | 'draining' | 'restricted' | null {
+  const node = slot.node;
+  if (!node.online) return 'offline';
+  if (node.draining) return 'draining';
+  const regions = need.model.regions;
+  if (regions && regions.length > 0 && (node.region === undefined || !regions.includes(node.region))) return 'restricted';
+  const r = need.restrictions;
+  if (r?.regions && r.regions.length > 0 && (node.region === undefined || !r.regions.includes(node.region))) return 'restricted';
+  if (r?.nodes && r.nodes.length > 0 && !r.nodes.includes(node.id)) return 'restricted';
+  return null;
+}
+
+/**
+ * Whether the model can be loaded on the node right now, without evicting anything.
+ * Never mutates; the reason is the first failing check in `PlaceReason` order.
+ */
+export function canPlace(need: PlaceNeed, slot: NodeSlot, now: number, config: Pick<PlannerConfig, 'failureBackoffMs'>): PlaceResult {
+  const reason = ineligible(need, slot, now, config);
+  if (reason) return { ok: false, reason };
+  if (need.needMb > freeMb(slot)) return { ok: false, reason: 'budget' };
+  return { ok: true };
+}
+
+/**
+ * Order between two nodes that both fit: weights already on disk first (a load from
+ * disk takes seconds, a download minutes), then least loaded (request load per slot),
+ * then best fit (least memory left over, which keeps big holes for big models), then
+ * lowest node id so the choice never depends on input order.
+ */
+export function comparePlacement(a: NodeSlot, b: NodeSlot, modelId: string, needMb: number): number {
+  const da = a.node.inventory.includes(modelId) ? 0 : 1;
+  const db = b.node.inventory.includes(modelId) ? 0 : 1;
+  if (da !== db) return da - db;
+  if (a.load !== b.load) return a.load - b.load;
+  const la = freeMb(a) - needMb;
+  const lb = freeMb(b) - needMb;
+  if (la !== lb) return la - lb;
+  return a.node.id < b.node.id ? -1 : a.node.id > b.node.id ? 1 : 0;
+}
+
+export type Rejections = Partial<Record<PlaceReason, number>>;
+
+/** The best node that fits now, or none, with a count of why the others were refused. */
+export function bestNode(need: PlaceNeed, slots: readonly NodeSlot[], now: number, config: Pick<PlannerConfig, 'failureBackoffMs'>): { slot?: NodeSlot; rejections: Rejections } {
+  const rejections: Rejections = {};
+  let best: NodeSlot | undefined;
+  for (const slot of slots) {
+    const r = canPlace(need, slot, now, config);
+    if (!r.ok) {
+      rejections[r.reason] = (rejections[r.reason] ?? 0) + 1;
+      continue;
+    }
+    if (!best || comparePlacement(slot, best, need.model.id, need.needMb) < 0) best = slot;
+  }
+  return { slot: best, rejections };
+}
+
+export function describeRejections(rejections: Rejections): string {
+  const parts = Object.entries(rejections).map(([k, v]) => `${v} ${k}`);
+  return parts.length ? parts.join(', ') : 'no nodes';
+}
