@@ -4,6 +4,7 @@ import { ApiError, errorResponse } from './errors';
 import { openaiRoutes } from './routes/openai';
 import { agentRoutes } from './routes/agent';
 import { publicRoutes } from './routes/public';
+import { adminRoutes } from './routes/admin';
 
 /** The edge's HTTP surface. Every error leaves through `onError` in OpenAI's shape. */
 export function createApp() {
@@ -12,6 +13,7 @@ export function createApp() {
   app.route('/v1', openaiRoutes);
   app.route('/public/v1', publicRoutes);
   app.route('/agent/v1', agentRoutes);
+  app.route('/admin/v1', adminRoutes);
   app.notFound((c) => errorResponse(new ApiError('not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`)));
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(err);

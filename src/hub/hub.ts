@@ -7,7 +7,7 @@ import { placeModel } from './placement';
 import { HubStore, type ModelRow } from './store';
 import { ModelWaiters } from './waiters';
 import { warmingView, type WarmingView } from './warming';
-import { modelView, type ModelView } from './views';
+import { modelView, nodeView, type ModelView, type NodeView } from './views';
 import { linkStub } from '../link/stubs';
 
 export interface AcquireRequest {
@@ -55,6 +55,11 @@ export class Hub extends DurableObject<Env> {
   getModel(id: string): ModelView | null {
     const m = this.store.model(id);
     return m && m.enabled ? modelView(m, this.store.replicas(id)) : null;
+  }
+
+  listNodes(): NodeView[] {
+    const replicas = this.store.replicas();
+    return this.store.nodes().map((n) => nodeView(n, replicas.filter((r) => r.node_id === n.id)));
   }
 
   warming(id: string): WarmingView | null {

@@ -1,4 +1,4 @@
-import type { ModelRow, ReplicaRow } from './store';
+import type { ModelRow, NodeRow, ReplicaRow } from './store';
 
 export interface ModelView {
   id: string;
@@ -27,5 +27,34 @@ export function modelView(m: ModelRow, replicas: ReplicaRow[]): ModelView {
     capabilities: m.capabilities,
     vram_mb: m.vram_mb,
     state,
+  };
+}
+
+export interface NodeView {
+  id: string;
+  online: boolean;
+  vram_budget_mb: number;
+  vram_used_mb: number;
+  max_concurrency: number;
+  agent_version: string;
+  engines: string[];
+  last_seen: number | null;
+  models: Array<{ model: string; phase: string; done_bytes: number; total_bytes: number; vram_mb: number | null }>;
+  inventory: Array<{ model: string; bytes: number }>;
+}
+
+/** A node as operators see it. */
+export function nodeView(n: NodeRow, replicas: ReplicaRow[]): NodeView {
+  return {
+    id: n.id,
+    online: n.online,
+    vram_budget_mb: n.vram_budget_mb,
+    vram_used_mb: replicas.reduce((sum, r) => sum + (r.vram_mb ?? 0), 0),
+    max_concurrency: n.max_concurrency,
+    agent_version: n.agent_version,
+    engines: n.engines,
+    last_seen: n.last_seen,
+    models: replicas.map((r) => ({ model: r.model_id, phase: r.phase, done_bytes: r.done_bytes, total_bytes: r.total_bytes, vram_mb: r.vram_mb })),
+    inventory: n.inventory,
   };
 }

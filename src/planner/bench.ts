@@ -28,7 +28,8 @@ export function benchState(nodeCount: number, modelCount: number, now = 1_000_00
       if (pendingIds.has(m.id) || used + m.vramMb! > budgetMb || node.replicas.some((r) => r.model === m.id)) continue;
       used += m.vramMb!;
       const busy = rand() < 0.5;
-      const lastUsedAt = now - Math.floor(rand() * 900_000);
+      // Up to 10.5 min ago: a Hub planning every minute never has more than a minute of idle expiries.
+      const lastUsedAt = now - Math.floor(rand() * 630_000);
       node.replicas.push({
         model: m.id, phase: 'ready', vramMb: m.vramMb, loadedAt: lastUsedAt - 60_000, lastUsedAt,
         inflight: busy ? 1 + Math.floor(rand() * 4) : 0, queued: busy && rand() < 0.2 ? 2 : 0,

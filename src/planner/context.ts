@@ -8,18 +8,14 @@ import type { Action, Decision, PlannerConfig, PlannerModel, PlannerNode, Planne
  * the same call see the effect of earlier ones (memory freed, replicas added).
  */
 
-/** A replica that holds (or is about to hold) memory: downloading, loading or ready. */
-export interface LiveReplica {
-  replica: PlannerReplica;
-  slot: NodeSlot;
-  mb: number;
-}
-
 export interface NodeSlot {
   node: PlannerNode;
   /** Memory held by live replicas. `stopping` replicas are not counted: see README (a load waits for stops). */
   usedMb: number;
-  live: LiveReplica[];
+  /** Replicas that hold (or are about to hold) memory: downloading, loading or ready. Copy-on-write. */
+  live: PlannerReplica[];
+  /** Whether `live` is still the node's own array (not yet copied for a mutation). */
+  shared: boolean;
   /** (inflight + queued) / maxConcurrency summed over replicas. */
   load: number;
 }
@@ -28,7 +24,8 @@ export interface ModelView {
   model: PlannerModel;
   needMb: number;
   score: number;
-  live: LiveReplica[];
+  /** Nodes with a live replica of this model. */
+  hosts: NodeSlot[];
 }
 
 export interface PlanContext {
@@ -48,7 +45,7 @@ export function holdsMemory(phase: PlannerReplica['phase']): boolean {
 export function buildContext(state: PlannerState, now: number, config: PlannerConfig): PlanContext {
   const models = new Map<string, ModelView>();
   for (const m of state.models) {
-    models.set(m.id, { model: m, needMb: 0, score: demandScore(state.demand[m.id]), live: [] });
+    models.set(m.id, { model: m, needMb: 0, score: demandScore(state.demand[m.id]), hosts: [] });
   }
   // Largest ready measurement per model: nodes differ slightly, the larger is the safe figure.
   const measured = new Map<string, number>();
@@ -66,21 +63,31 @@ export function buildContext(state: PlannerState, now: number, config: PlannerCo
   const slots: NodeSlot[] = new Array(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i];
-    const slot: NodeSlot = { node, usedMb: 0, live: [], load: 0 };
+    const slot: NodeSlot = { node, usedMb: 0, live: node.replicas, shared: true, load: 0 };
     const conc = Math.max(1, node.maxConcurrency);
+    let allLive = true;
     for (const r of node.replicas) {
-      if (!holdsMemory(r.phase)) continue;
+      if (!holdsMemory(r.phase)) {
+        allLive = false;
+        continue;
+      }
       const view = models.get(r.model);
-      const mb = r.vramMb ?? view?.needMb ?? config.unknownFootprintMb;
-      const live: LiveReplica = { replica: r, slot, mb };
-      slot.live.push(live);
-      slot.usedMb += mb;
+      slot.usedMb += r.vramMb ?? view?.needMb ?? config.unknownFootprintMb;
       slot.load += (r.inflight + r.queued) / conc;
-      view?.live.push(live);
+      view?.hosts.push(slot);
+    }
+    if (!allLive) {
+      slot.live = node.replicas.filter((r) => holdsMemory(r.phase));
+      slot.shared = false;
     }
     slots[i] = slot;
   }
   return { now, config, slots, models, actions: [], decisions: [] };
+}
+
+/** Memory a live replica holds: measured, else its model's footprint. */
+export function replicaMb(ctx: PlanContext, r: PlannerReplica): number {
+  return r.vramMb ?? ctx.models.get(r.model)?.needMb ?? ctx.config.unknownFootprintMb;
 }
 
 export function freeMb(slot: NodeSlot): number {
@@ -93,20 +100,26 @@ export function act(ctx: PlanContext, type: Action['type'], slot: NodeSlot, mode
   ctx.decisions.push({ at: ctx.now, rule, outcome: type, model, node: slot.node.id, reason });
 }
 
+function own(slot: NodeSlot): PlannerReplica[] {
+  if (slot.shared) {
+    slot.live = slot.live.slice();
+    slot.shared = false;
+  }
+  return slot.live;
+}
+
 /** Reflect a load issued in this call, so later rules see the memory as taken. */
 export function addLive(ctx: PlanContext, slot: NodeSlot, view: ModelView): void {
-  const replica: PlannerReplica = { model: view.model.id, phase: 'loading', loadedAt: ctx.now, lastUsedAt: ctx.now, inflight: 0, queued: 0 };
-  const live: LiveReplica = { replica, slot, mb: view.needMb };
-  slot.live.push(live);
-  slot.usedMb += live.mb;
-  view.live.push(live);
+  own(slot).push({ model: view.model.id, phase: 'loading', loadedAt: ctx.now, lastUsedAt: ctx.now, inflight: 0, queued: 0 });
+  slot.usedMb += view.needMb;
+  view.hosts.push(slot);
 }
 
 /** Reflect an unload issued in this call: the memory is free for a load that follows it. */
-export function removeLive(ctx: PlanContext, live: LiveReplica): void {
-  const slot = live.slot;
-  slot.live.splice(slot.live.indexOf(live), 1);
-  slot.usedMb -= live.mb;
-  const view = ctx.models.get(live.replica.model);
-  if (view) view.live.splice(view.live.indexOf(live), 1);
+export function removeLive(ctx: PlanContext, slot: NodeSlot, r: PlannerReplica): void {
+  const live = own(slot);
+  live.splice(live.indexOf(r), 1);
+  slot.usedMb -= replicaMb(ctx, r);
+  const view = ctx.models.get(r.model);
+  if (view) view.hosts.splice(view.hosts.indexOf(slot), 1);
 }

@@ -1,4 +1,5 @@
-import { act, freeMb, removeLive, type LiveReplica, type NodeSlot, type PlanContext } from './context';
+import { act, freeMb, removeLive, replicaMb, type NodeSlot, type PlanContext } from './context';
+import type { PlannerReplica } from './types';
 import { ineligible, type PlaceNeed, type PlaceReason } from './placement';
 
 /**
@@ -10,13 +11,12 @@ export function idleEvictions(ctx: PlanContext): void {
   const window = ctx.config.demandWindowMs;
   for (const slot of ctx.slots) {
     if (!slot.node.online) continue;
-    for (const live of slot.live.slice()) {
-      const r = live.replica;
+    for (const r of slot.live.slice()) {
       if (r.phase !== 'ready' || r.inflight > 0 || r.queued > 0) continue;
       const idle = ctx.now - r.lastUsedAt;
       if (idle < window) continue;
       act(ctx, 'unload', slot, r.model, 'idle_evict', `no request for ${secs(idle)} (window ${secs(window)})`);
-      removeLive(ctx, live);
+      removeLive(ctx, slot, r);
     }
   }
 }
@@ -29,9 +29,9 @@ export type EvictBlock =
   | 'protected'; // resident < protectMs and the newcomer is not hysteresisFactor× hotter
 
 /** A replica's share of its model's demand: a surplus replica of a hot model is cheap to lose. */
-export function victimScore(ctx: PlanContext, live: LiveReplica): number {
-  const view = ctx.models.get(live.replica.model);
-  return view ? view.score / Math.max(1, view.live.length) : 0;
+export function victimScore(ctx: PlanContext, r: PlannerReplica): number {
+  const view = ctx.models.get(r.model);
+  return view ? view.score / Math.max(1, view.hosts.length) : 0;
 }
 
 /**
@@ -41,11 +41,10 @@ export function victimScore(ctx: PlanContext, live: LiveReplica): number {
  * be strictly colder than the newcomer, so after a swap the evicted model (now the
  * colder one) cannot immediately swap back.
  */
-export function evictBlock(ctx: PlanContext, live: LiveReplica, newcomerScore: number): EvictBlock | null {
-  const r = live.replica;
+export function evictBlock(ctx: PlanContext, r: PlannerReplica, newcomerScore: number): EvictBlock | null {
   if (r.inflight > 0 || r.queued > 0) return 'busy';
   if (r.phase !== 'ready') return 'not_ready';
-  const vs = victimScore(ctx, live);
+  const vs = victimScore(ctx, r);
   if (vs >= newcomerScore) return 'hotter';
   if (ctx.now - r.loadedAt < ctx.config.protectMs && newcomerScore < ctx.config.hysteresisFactor * vs) return 'protected';
   return null;
@@ -53,7 +52,7 @@ export function evictBlock(ctx: PlanContext, live: LiveReplica, newcomerScore: n
 
 export interface EvictionPlan {
   slot: NodeSlot;
-  victims: LiveReplica[];
+  victims: PlannerReplica[];
   /** Sum of the victims' scores: the demand this eviction displaces. */
   cost: number;
 }
@@ -76,21 +75,21 @@ export function findEviction(ctx: PlanContext, need: PlaceNeed, newcomerScore: n
       count(why);
       continue;
     }
-    const candidates: { live: LiveReplica; score: number }[] = [];
+    const candidates: { r: PlannerReplica; score: number }[] = [];
     let lastBlock: EvictBlock | undefined;
-    for (const live of slot.live) {
-      const b = evictBlock(ctx, live, newcomerScore);
+    for (const r of slot.live) {
+      const b = evictBlock(ctx, r, newcomerScore);
       if (b) lastBlock = b;
-      else candidates.push({ live, score: victimScore(ctx, live) });
+      else candidates.push({ r, score: victimScore(ctx, r) });
     }
-    candidates.sort((a, b) => a.score - b.score || a.live.replica.lastUsedAt - b.live.replica.lastUsedAt || (a.live.replica.model < b.live.replica.model ? -1 : 1));
+    candidates.sort((a, b) => a.score - b.score || a.r.lastUsedAt - b.r.lastUsedAt || (a.r.model < b.r.model ? -1 : 1));
     let free = freeMb(slot);
     let cost = 0;
-    const victims: LiveReplica[] = [];
+    const victims: PlannerReplica[] = [];
     for (const c of candidates) {
       if (free >= need.needMb) break;
-      victims.push(c.live);
-      free += c.live.mb;
+      victims.push(c.r);
+      free += replicaMb(ctx, c.r);
       cost += c.score;
     }
     if (free < need.needMb) {
@@ -120,8 +119,8 @@ function betterEviction(a: EvictionPlan, b: EvictionPlan, modelId: string): bool
 export function applyEviction(ctx: PlanContext, plan: EvictionPlan, newcomer: string, newcomerScore: number): void {
   for (const v of plan.victims) {
     const reason = `making room for ${newcomer} (demand ${fmt(newcomerScore)} > ${fmt(victimScore(ctx, v))})`;
-    act(ctx, 'unload', plan.slot, v.replica.model, 'demand_evict', reason);
-    removeLive(ctx, v);
+    act(ctx, 'unload', plan.slot, v.model, 'demand_evict', reason);
+    removeLive(ctx, plan.slot, v);
   }
 }
 

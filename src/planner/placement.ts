@@ -26,7 +26,7 @@ export function ineligible(need: PlaceNeed, slot: NodeSlot, now: number, config:
   const node = slot.node;
   const failedAt = node.recentFailures?.[need.model.id];
   if (failedAt !== undefined && now - failedAt < config.failureBackoffMs) return 'failed_recently';
-  for (const l of slot.live) if (l.replica.model === need.model.id) return 'already_hosted';
+  for (const r of slot.live) if (r.model === need.model.id) return 'already_hosted';
   if (need.needMb > node.budgetMb) return 'too_large';
   return null;
 }

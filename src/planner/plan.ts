@@ -51,7 +51,7 @@ function placePending(ctx: PlanContext, p: PendingDemand, score: number): void {
   }
   const need = { model: view.model, needMb: view.needMb, restrictions: p.restrictions };
   // A replica already live on a node these requests may use: they join it.
-  for (const l of view.live) if (hostExcluded(need, l.slot) === null) return;
+  for (const slot of view.hosts) if (hostExcluded(need, slot) === null) return;
   const { slot, rejections } = bestNode(need, ctx.slots, now, config);
   if (slot) {
     const disk = slot.node.inventory.includes(p.model) ? 'weights on disk' : 'download needed';
@@ -62,7 +62,7 @@ function placePending(ctx: PlanContext, p: PendingDemand, score: number): void {
   const { plan: eviction, blocks } = findEviction(ctx, need, score);
   if (eviction) {
     applyEviction(ctx, eviction, p.model, score);
-    act(ctx, 'load', eviction.slot, p.model, 'place_after_evict', `${p.count} waiting; room made by evicting ${eviction.victims.map((v) => v.replica.model).join(', ')}`);
+    act(ctx, 'load', eviction.slot, p.model, 'place_after_evict', `${p.count} waiting; room made by evicting ${eviction.victims.map((v) => v.model).join(', ')}`);
     addLive(ctx, eviction.slot, view);
     return;
   }

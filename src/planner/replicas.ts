@@ -12,16 +12,18 @@ import { bestNode, describeRejections } from './placement';
 export function scaleOut(ctx: PlanContext): void {
   const { now, config } = ctx;
   for (const view of ctx.models.values()) {
-    if (!view.model.enabled || view.live.length === 0 || view.live.length >= config.maxReplicas) continue;
+    if (!view.model.enabled || view.hosts.length === 0 || view.hosts.length >= config.maxReplicas) continue;
     let ready = 0;
     let saturated = 0;
     let starting = false;
-    for (const l of view.live) {
-      if (!l.slot.node.online) continue;
-      if (l.replica.phase !== 'ready') starting = true;
+    for (const slot of view.hosts) {
+      if (!slot.node.online) continue;
+      const r = slot.live.find((x) => x.model === view.model.id);
+      if (!r) continue;
+      if (r.phase !== 'ready') starting = true;
       else {
         ready++;
-        const since = l.replica.saturatedSince;
+        const since = r.saturatedSince;
         if (since !== undefined && now - since >= config.scaleOutAfterMs) saturated++;
       }
     }

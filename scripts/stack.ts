@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureDemoModels } from './make-demo-models';
+import { startDemoOrigin } from './demo-origin';
+
+// wrangler reads these at import time: no metrics, no network look-ups for request.cf.
+process.env.WRANGLER_SEND_METRICS = 'false';
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface AgentSpec {
+  nodeId: string;
+  budgetMb?: number;
+  maxConcurrency?: number;
+  region?: string;
+  modelsDir?: string;
+  env?: Record<string, string>;
+}
+
+export interface StackOptions {
+  /** Edge port; 0 picks a free one. */
+  port?: number;
+  apiKey?: string;
+  adminToken?: string;
+  nodeKey?: string;
+  /** Where durable edge state lives; false keeps it in memory (tests). */
+  persistDir?: string | false;
+  /** Scratch space for agents' weights (each agent gets `<dir>/<node id>` unless it names its own). */
+  workDir: string;
+  originRateMbps?: number;
+  vars?: Record<string, string>;
+  agents?: AgentSpec[];
+  /** Where child output goes; defaults to this process's stderr with a prefix. */
+  log?: (source: string, line: string) => void;
+}
+
+export interface AgentProcess {
+  spec: AgentSpec;
+  child: ChildProcess;
+  /** Resolves with the exit code (or signal name) once the agent has exited. */
+  exited: Promise<number | string>;
+  output: string[];
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export type Stack = Awaited<ReturnType<typeof startStack>>;
+
+export function newSecret(prefix: string): string {
+  return `${prefix}${randomBytes(24).toString('hex')}`;
+}
+
+/**
+ * Brings up the whole local stack: demo models, the demo weights origin, the
+ * edge Worker on local workerd (no wrangler-dev CLI, no inspector: its
+ * devtools proxy leaks descriptors under load) and node agents as real
+ * processes. `stop()` leaves no process behind.
+ */
+export async function startStack(opts: StackOptions) {
+  const apiKey = opts.apiKey ?? newSecret('sk-porten-');
+  const adminToken = opts.adminToken ?? newSecret('adm-');
+  const nodeKey = opts.nodeKey ?? newSecret('node-');
+  const log = opts.log ?? ((source, line) => process.stderr.write(`[${source}] ${line}\n`));
+
+  const modelsDir = path.join(ROOT, '.porten', 'demo-models');
+  await ensureDemoModels(modelsDir);
+  const origin = await startDemoOrigin({ dir: modelsDir, rateMbps: opts.originRateMbps });
+
+  const { unstable_startWorker } = await import('wrangler');
+  const plain = (value: string) => ({ type: 'plain_text' as const, value });
+  const bindings: Record<string, { type: 'plain_text'; value: string }> = {
+    PORTEN_API_KEY: plain(apiKey),
+    PORTEN_ADMIN_TOKEN: plain(adminToken),
+    PORTEN_NODE_KEY: plain(nodeKey),
+    PORTEN_DEMO_ORIGIN: plain(origin.url),
+  };
+  for (const [k, v] of Object.entries(opts.vars ?? {})) bindings[k] = plain(v);
+  const worker = await unstable_startWorker({
+    config: path.join(ROOT, 'wrangler.toml'),
+    bindings,
+    dev: {
+      server: { hostname: '127.0.0.1', port: opts.port ?? 0 },
+      inspector: false,
+      persist: opts.persistDir === undefined || opts.persistDir === false ? false : opts.persistDir,
+      logLevel: 'warn',
+      watch: false,
+      liveReload: false,
+    },
+  });
+  await worker.ready;
+  const url = (await worker.url).origin;
+
+  const agents: AgentProcess[] = [];
+
+  function startAgent(spec: AgentSpec): AgentProcess {
+    const dir = spec.modelsDir ?? path.join(opts.workDir, spec.nodeId);
+    mkdirSync(dir, { recursive: true });
+    const args = [path.join(ROOT, 'nodes', 'bin', 'porten.js'), 'run', '--edge', url, '--node-id', spec.nodeId, '--node-key', nodeKey, '--models-dir', dir];
+    if (spec.budgetMb !== undefined) args.push('--budget-mb', String(spec.budgetMb));
+    if (spec.maxConcurrency !== undefined) args.push('--max-concurrency', String(spec.maxConcurrency));
+    if (spec.region) args.push('--region', spec.region);
+    // Own process group, so stopping the agent also stops the engines it started.
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const output: string[] = [];
+    const onData = (buf: Buffer) => {
+      for (const line of buf.toString().split('\n')) {
+        if (!line) continue;
+        output.push(line);
+        if (output.length > 2000) output.shift();
+        log(`agent ${spec.nodeId}`, line);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+    const proc: AgentProcess = {
+      spec,
+      child,
+      exited,
+      output,
+      kill(signal: NodeJS.Signals = 'SIGTERM') {
+        if (child.exitCode === null && child.signalCode === null) {
+          try {
+            process.kill(-child.pid!, signal);
+          } catch {
+            child.kill(signal);
+          }
+        }
+        return exited;
+      },
+    };
+    agents.push(proc);
+    return proc;
+  }
+
+  for (const spec of opts.agents ?? []) startAgent(spec);
+
+  let stopped = false;
+  async function stop(): Promise<void> {
+    if (stopped) return;
+    stopped = true;
+    await Promise.all(agents.map(async (a) => {
+      const timer = setTimeout(() => void a.kill('SIGKILL'), 5000);
+      await a.kill('SIGTERM');
+      clearTimeout(timer);
+    }));
+    await worker.dispose();
+    await origin.close();
+  }
+
+  return { url, apiKey, adminToken, nodeKey, origin, worker, agents, startAgent, stop };
+}
