@@ -86,9 +86,13 @@ export class Hub extends DurableObject<Env> {
     for (;;) {
       const lease = this.tryLease(model.id);
       if (lease) return lease;
+      const waiter = this.waiters.wait(model.id, deadline - Date.now());
       const started = await this.ensureLoading(model);
-      if (!started.ok) return started;
-      const event = await this.waiters.wait(model.id, deadline - Date.now());
+      if (!started.ok) {
+        waiter.cancel();
+        return started;
+      }
+      const event = await waiter.event;
       if (event.kind === 'failed') return fail('upstream_error', `Loading '${model.id}' failed: ${event.message}`);
       if (event.kind === 'timeout') {
         const view = this.warming(model.id);

@@ -16,20 +16,28 @@ interface Waiter {
 export class ModelWaiters {
   private readonly byModel = new Map<string, Set<Waiter>>();
 
-  /** Resolves with the next event for `model`, or `timeout` after `ms`. */
-  wait(model: string, ms: number): Promise<ModelEvent> {
-    return new Promise((resolve) => {
-      const set = this.byModel.get(model) ?? new Set<Waiter>();
-      this.byModel.set(model, set);
-      const waiter: Waiter = {
-        resolve,
-        timer: setTimeout(() => {
-          set.delete(waiter);
-          resolve({ kind: 'timeout' });
-        }, Math.max(0, ms)),
-      };
-      set.add(waiter);
+  /**
+   * Registers at once (so no event between now and the first await is lost)
+   * and resolves with the next event for `model`, or `timeout` after `ms`.
+   * `cancel` withdraws the waiter.
+   */
+  wait(model: string, ms: number): { event: Promise<ModelEvent>; cancel: () => void } {
+    let waiter!: Waiter;
+    const event = new Promise<ModelEvent>((resolve) => {
+      waiter = { resolve, timer: setTimeout(() => this.drop(model, waiter, { kind: 'timeout' }), Math.max(0, ms)) };
     });
+    const set = this.byModel.get(model) ?? new Set<Waiter>();
+    this.byModel.set(model, set);
+    set.add(waiter);
+    return { event, cancel: () => this.drop(model, waiter, { kind: 'changed' }) };
+  }
+
+  private drop(model: string, waiter: Waiter, event: ModelEvent): void {
+    clearTimeout(waiter.timer);
+    const set = this.byModel.get(model);
+    set?.delete(waiter);
+    if (set?.size === 0) this.byModel.delete(model);
+    waiter.resolve(event);
   }
 
   notify(model: string, event: ModelEvent): void {

@@ -76,10 +76,10 @@ export function findEviction(ctx: PlanContext, need: PlaceNeed, newcomerScore: n
       continue;
     }
     const candidates: { r: PlannerReplica; score: number }[] = [];
-    let lastBlock: EvictBlock | undefined;
+    const blocked: EvictBlock[] = [];
     for (const r of slot.live) {
       const b = evictBlock(ctx, r, newcomerScore);
-      if (b) lastBlock = b;
+      if (b) blocked.push(b);
       else candidates.push({ r, score: victimScore(ctx, r) });
     }
     candidates.sort((a, b) => a.score - b.score || a.r.lastUsedAt - b.r.lastUsedAt || (a.r.model < b.r.model ? -1 : 1));
@@ -93,7 +93,9 @@ export function findEviction(ctx: PlanContext, need: PlaceNeed, newcomerScore: n
       cost += c.score;
     }
     if (free < need.needMb) {
-      count(lastBlock ?? 'budget');
+      // Node reasons count nodes; replica reasons count the replicas that stood in the way.
+      if (blocked.length === 0) count('budget');
+      for (const b of blocked) count(b);
       continue;
     }
     if (cost >= newcomerScore) {

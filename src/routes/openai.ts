@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
 import type { Env } from '../env';
 import { requireBearer } from '../auth';
-import { ApiError, toApiError } from '../errors';
+import { ApiError } from '../errors';
 import { readJson } from '../api/body';
 import { ChatCompletionRequestSchema, chatNeeds } from '../api/chat-schema';
-import { hubStub, linkStub } from '../link/stubs';
-import type { Dispatch } from '../link/node-link';
+import { hubStub } from '../link/stubs';
+import { relay } from './relay';
 
 type App = { Bindings: Env };
 
@@ -31,24 +31,8 @@ openaiRoutes.get('/models/:id{.+}', async (c) => {
 openaiRoutes.post('/chat/completions', async (c) => {
   const body = await readJson(c.req.raw, ChatCompletionRequestSchema);
   const budgetMs = warmupBudgetMs(c.req.header('x-porten-warmup-budget'), c.env.PORTEN_WARMUP_BUDGET_S);
-  const hub = hubStub(c.env);
-  const lease = await hub.acquire({ model: body.model, needs: chatNeeds(body), budgetMs });
-  if (!lease.ok) throw toApiError(lease);
-  const dispatch: Dispatch = {
-    id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`,
-    model: lease.model,
-    path: '/v1/chat/completions',
-    body,
-    stream: body.stream === true,
-  };
-  let res: Response;
-  try {
-    res = await linkStub(c.env, lease.nodeId).fetch('https://link/dispatch', { method: 'POST', body: JSON.stringify(dispatch) });
-  } catch (err) {
-    c.executionCtx.waitUntil(hub.release(lease.leaseId));
-    throw err;
-  }
-  return releaseWhenDone(res, () => hub.release(lease.leaseId), c.executionCtx);
+  const id = `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`;
+  return relay(c.env, c.executionCtx, { id, path: '/v1/chat/completions', body, stream: body.stream === true }, body.model, chatNeeds(body), budgetMs);
 });
 
 /** The warm-up budget from the request header (seconds), else the edge default. */
@@ -60,15 +44,4 @@ export function warmupBudgetMs(header: string | undefined, fallbackS: string | u
     throw new ApiError('invalid_request', 'X-Porten-Warmup-Budget must be a number of seconds between 0 and 3600.', { param: 'x-porten-warmup-budget' });
   }
   return s * 1000;
-}
-
-/** Passes the body through and releases the lease once it has been fully sent, failed or been cancelled. */
-function releaseWhenDone(res: Response, release: () => Promise<void>, ctx: ExecutionContext): Response {
-  if (!res.body) {
-    ctx.waitUntil(release());
-    return res;
-  }
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  ctx.waitUntil(res.body.pipeTo(writable).catch(() => undefined).finally(release));
-  return new Response(readable, res);
 }
