@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { fail, type Failure } from '../errors';
 import type { ModelState, NodeHello, InventoryItem, HubLoad } from '../protocol';
-import { resolveWeightsUrl, seedCatalog } from './catalog';
+import { resolveWeightsUrl, seedCatalog, type CatalogEntry } from './catalog';
 import { placeModel } from './placement';
 import { HubStore, type ModelRow } from './store';
 import { ModelWaiters } from './waiters';
@@ -55,6 +55,24 @@ export class Hub extends DurableObject<Env> {
   getModel(id: string): ModelView | null {
     const m = this.store.model(id);
     return m && m.enabled ? modelView(m, this.store.replicas(id)) : null;
+  }
+
+  adminModels(): Array<ModelView & { enabled: boolean; engine: string; weights_url: string }> {
+    const replicas = this.store.replicas();
+    return this.store.models().map((m) => ({
+      ...modelView(m, replicas.filter((r) => r.model_id === m.id)),
+      enabled: m.enabled,
+      engine: m.engine,
+      weights_url: m.weights_url,
+    }));
+  }
+
+  putModel(entry: CatalogEntry): void {
+    this.store.putModel(entry, Date.now());
+  }
+
+  setModelEnabled(id: string, enabled: boolean): boolean {
+    return this.store.setModelEnabled(id, enabled);
   }
 
   listNodes(): NodeView[] {

@@ -97,6 +97,12 @@ export class HubStore {
     }
   }
 
+  /** An operator's write: every field, `enabled` included. */
+  putModel(e: CatalogEntry, now: number): void {
+    this.upsertSeed([e], now);
+    this.setModelEnabled(e.id, e.enabled);
+  }
+
   models(): ModelRow[] {
     return this.sql.exec<Row>('SELECT * FROM models ORDER BY id').toArray().map(toModel);
   }

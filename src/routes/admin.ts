@@ -1,7 +1,10 @@
 import { Hono } from 'hono';
 import type { Env } from '../env';
 import { requireBearer } from '../auth';
+import { z } from 'zod';
 import { ApiError } from '../errors';
+import { readJson } from '../api/body';
+import { CatalogEntrySchema } from '../hub/catalog';
 import { hubStub } from '../link/stubs';
 
 type App = { Bindings: Env };
@@ -18,3 +21,22 @@ adminRoutes.use('*', async (c, next) => {
 });
 
 adminRoutes.get('/nodes', async (c) => c.json({ object: 'list', data: await hubStub(c.env).listNodes() }));
+
+adminRoutes.get('/models', async (c) => c.json({ object: 'list', data: await hubStub(c.env).adminModels() }));
+
+/** Adds or replaces a catalog entry. */
+adminRoutes.post('/models', async (c) => {
+  const entry = await readJson(c.req.raw, CatalogEntrySchema);
+  await hubStub(c.env).putModel(entry);
+  return c.json(entry, 201);
+});
+
+const PatchModelSchema = z.object({ enabled: z.boolean() }).strict();
+
+/** Enables or disables a catalog entry; a disabled model vanishes from /v1/models at once. */
+adminRoutes.patch('/models/:id{.+}', async (c) => {
+  const patch = await readJson(c.req.raw, PatchModelSchema);
+  const found = await hubStub(c.env).setModelEnabled(c.req.param('id'), patch.enabled);
+  if (!found) throw new ApiError('model_not_found', `The model '${c.req.param('id')}' is not in the catalog.`, { param: 'id' });
+  return c.json({ id: c.req.param('id'), enabled: patch.enabled });
+});

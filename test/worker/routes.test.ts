@@ -105,3 +105,34 @@ describe('edge routes', () => {
     await expectError(await call('/v2/nothing'), 404, 'not_found');
   });
 });
+
+describe('admin API', () => {
+  const ADMIN = { authorization: 'Bearer admin-test', 'content-type': 'application/json' };
+
+  it('refuses calls without the admin token', async () => {
+    await expectError(await call('/admin/v1/nodes'), 401, 'invalid_api_key');
+    await expectError(await call('/admin/v1/models', { headers: { authorization: 'Bearer sk-test' } }), 401, 'invalid_api_key');
+  });
+
+  it('disables a model so it leaves /v1/models, and enables it again', async () => {
+    const off = await call('/admin/v1/models/demo-plain', { method: 'PATCH', headers: ADMIN, body: JSON.stringify({ enabled: false }) });
+    expect(off.status).toBe(200);
+    const listed = (await (await call('/v1/models', { headers: KEY })).json()) as { data: Array<{ id: string }> };
+    expect(listed.data.map((m) => m.id)).not.toContain('demo-plain');
+    await expectError(await chat({ model: 'demo-plain', messages: [{ role: 'user', content: 'hi' }] }), 404, 'model_not_found');
+    const on = await call('/admin/v1/models/demo-plain', { method: 'PATCH', headers: ADMIN, body: JSON.stringify({ enabled: true }) });
+    expect(on.status).toBe(200);
+    const again = (await (await call('/v1/models', { headers: KEY })).json()) as { data: Array<{ id: string }> };
+    expect(again.data.map((m) => m.id)).toContain('demo-plain');
+  });
+
+  it('adds a catalog entry and validates it', async () => {
+    const entry = { id: 'added-model', enabled: true, context_length: 1024, capabilities: ['chat'], vram_mb: 10, engine: 'openai', weights: { url: 'none://' }, upstream_url: 'http://127.0.0.1:1/' };
+    expect((await call('/admin/v1/models', { method: 'POST', headers: ADMIN, body: JSON.stringify(entry) })).status).toBe(201);
+    const model = await call('/v1/models/added-model', { headers: KEY });
+    expect(await model.json()).toMatchObject({ id: 'added-model', capabilities: ['chat'], state: 'cold' });
+    const bad = await expectError(await call('/admin/v1/models', { method: 'POST', headers: ADMIN, body: JSON.stringify({ ...entry, capabilities: ['telepathy'] }) }), 400, 'invalid_request');
+    expect(bad.param).toBe('capabilities.0');
+    await expectError(await call('/admin/v1/models/nope', { method: 'PATCH', headers: ADMIN, body: JSON.stringify({ enabled: true }) }), 404, 'model_not_found');
+  });
+});
