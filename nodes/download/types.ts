@@ -1,0 +1,35 @@
+import type { BackoffPolicy } from './backoff';
+import type { DownloadProgress } from './progress';
+
+export interface EnsureFileOptions {
+  /** http(s)://… or hf://org/repo[@rev]/path (HF_TOKEN as bearer; base overridable by PORTEN_HF_BASE) */
+  url: string;
+  /** final path */
+  dest: string;
+  /** lowercase hex; when given, the file is verified before use */
+  sha256?: string;
+  /** expected size when known */
+  bytes?: number;
+  /** parallel range segments (default 4; 1 when the origin lacks ranges or the file is small) */
+  segments?: number;
+  signal?: AbortSignal;
+  /** at most every 250 ms, plus once at the end */
+  onProgress?: (p: DownloadProgress) => void;
+  /** injectable for tests; default statfs of the dest directory */
+  diskFreeBytes?: () => Promise<number>;
+  /** tuning: no bytes for this long aborts a segment's request and retries it (default 30 000) */
+  stallMs?: number;
+  /** tuning: fruitless attempts per segment before giving up (default 8) */
+  retries?: number;
+  /** tuning: retry delays (default 250 ms doubling, capped at 10 s, jittered) */
+  backoff?: BackoffPolicy;
+}
+
+export interface EnsureFileResult {
+  path: string;
+  bytes: number;
+  /** body bytes fetched by this call (0 when reused or resumed from a complete partial) */
+  fetchedBytes: number;
+  /** true when a verified file was already at dest */
+  reused: boolean;
+}

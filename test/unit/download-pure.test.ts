@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { backoffMs } from '../../nodes/download/backoff';
+import { flushPolicy, planSegments } from '../../nodes/download/plan';
+import { resolveUrl } from '../../nodes/download/resolve-url';
+import { parseRange } from '../../scripts/demo-origin';
+
+const policy = { baseMs: 100, capMs: 1000 };
+
+describe('backoffMs', () => {
+  it.each([
+    // attempt, random, expected
+    [0, 0, 50],
+    [0, 0.999999, 100],
+    [1, 0, 100],
+    [2, 0.5, 300],
+    [3, 0, 400],
+    [4, 0, 500], // 1600 capped at 1000 → half fixed
+    [4, 0.999999, 1000],
+    [50, 0.5, 750], // huge attempt numbers stay finite and capped
+    [-3, 0, 50], // negative treated as the first retry
+  ])('attempt %i with random %f waits %i ms', (attempt, r, want) => {
+    expect(backoffMs(attempt, policy, () => r)).toBe(want);
+  });
+
+  it('never returns less than half the ceiling (no back-to-back retries)', () => {
+    for (let a = 0; a < 10; a++) expect(backoffMs(a, policy, () => 0)).toBeGreaterThanOrEqual(Math.min(1000, 100 * 2 ** a) / 2);
+  });
+});
+
+describe('planSegments', () => {
+  const MB = 1 << 20;
+  it.each([
+    ['4 MB in 4', 4 * MB, 4, [[0, MB], [MB, 2 * MB], [2 * MB, 3 * MB], [3 * MB, 4 * MB]]],
+    ['small file gets one segment', 1.5 * MB, 4, [[0, 1.5 * MB]]],
+    ['2.5 MB caps at 2 segments', 2.5 * MB, 4, [[0, 1.25 * MB], [1.25 * MB, 2.5 * MB]]],
+    ['segments=1', 10 * MB, 1, [[0, 10 * MB]]],
+    ['uneven split covers every byte', 4 * MB + 3, 4, [[0, MB + 1], [MB + 1, 2 * MB + 2], [2 * MB + 2, 3 * MB + 3], [3 * MB + 3, 4 * MB + 3]]],
+    ['empty file', 0, 4, [[0, 0]]],
+  ])('%s', (_name, total, wanted, want) => {
+    expect(planSegments(total, wanted).map((s) => [s.start, s.end])).toEqual(want);
+    expect(planSegments(total, wanted).every((s) => s.done === 0)).toBe(true);
+  });
+});
+
+describe('flushPolicy', () => {
+  it.each([[1 << 20, 4], [50 << 20, 4], [8 << 20, 8], [1 << 30, 4]])('loses less than a segment on a kill (segment %i, %i segments)', (seg, n) => {
+    const p = flushPolicy(seg, n);
+    expect(p.saveEveryBytes + n * p.bufferBytes).toBeLessThan(seg);
+  });
+});
+
+describe('resolveUrl', () => {
+  it.each([
+    ['https passes through', 'https://example.com/a.gguf', {}, 'https://example.com/a.gguf', {}],
+    ['hf default base', 'hf://org/repo/model.gguf', {}, 'https://huggingface.co/org/repo/resolve/main/model.gguf', {}],
+    ['hf nested path + token', 'hf://org/repo/sub/dir/m.gguf', { HF_TOKEN: 't' }, 'https://huggingface.co/org/repo/resolve/main/sub/dir/m.gguf', { authorization: 'Bearer t' }],
+    ['hf revision', 'hf://org/repo@v1.2/m.gguf', {}, 'https://huggingface.co/org/repo/resolve/v1.2/m.gguf', {}],
+    ['hf base override', 'hf://o/r/m.gguf', { PORTEN_HF_BASE: 'http://127.0.0.1:9/' }, 'http://127.0.0.1:9/o/r/resolve/main/m.gguf', {}],
+    ['escapes odd characters', 'hf://o/r/a b#.gguf', {}, 'https://huggingface.co/o/r/resolve/main/a%20b%23.gguf', {}],
+    ['token never sent to plain URLs', 'http://x/m.gguf', { HF_TOKEN: 't' }, 'http://x/m.gguf', {}],
+  ])('%s', (_name, url, env, want, headers) => {
+    expect(resolveUrl(url, env)).toEqual({ url: want, headers });
+  });
+
+  it.each(['ftp://x/y', 'hf://org/repo', 'hf://org', '/local/path'])('rejects %s', (url) => {
+    expect(() => resolveUrl(url, {})).toThrow(/unsupported model URL/);
+  });
+});
+
+describe('demo origin parseRange', () => {
+  it.each([
+    [undefined, null],
+    ['bytes=0-99', { start: 0, end: 100 }],
+    ['bytes=100-', { start: 100, end: 1000 }],
+    ['bytes=-10', { start: 990, end: 1000 }],
+    ['bytes=900-5000', { start: 900, end: 1000 }],
+    ['bytes=1000-', 'unsatisfiable'],
+    ['bytes=5-2', 'unsatisfiable'],
+    ['bytes=0-1,5-6', null],
+    ['items=0-1', null],
+  ])('%s', (header, want) => {
+    expect(parseRange(header, 1000)).toEqual(want);
+  });
+});
