@@ -8,6 +8,7 @@ export type PlaceReason =
   | 'restricted' // the model's regions or the request's regions/nodes exclude this node
   | 'failed_recently' // a load of this model failed here within failureBackoffMs
   | 'already_hosted' // the node already has a live replica of the model
+  | 'stopping' // the node is still stopping this model: wait for the stop, then it can load again
   | 'too_large' // bigger than the node's whole budget: no eviction can help
   | 'budget'; // bigger than the node's free budget now
 
@@ -27,6 +28,7 @@ export function ineligible(need: PlaceNeed, slot: NodeSlot, now: number, config:
   const failedAt = node.recentFailures?.[need.model.id];
   if (failedAt !== undefined && now - failedAt < config.failureBackoffMs) return 'failed_recently';
   for (const r of slot.live) if (r.model === need.model.id) return 'already_hosted';
+  for (const r of node.replicas) if (r.model === need.model.id && r.phase === 'stopping') return 'stopping';
   if (need.needMb > node.budgetMb) return 'too_large';
   return null;
 }
