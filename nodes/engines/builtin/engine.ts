@@ -1,0 +1,66 @@
+import { stat } from 'node:fs/promises';
+import {
+  getLlama, LlamaLogLevel, resolveChatWrapper,
+  type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel,
+} from 'node-llama-cpp';
+import type { EngineArgs } from './args';
+import { SequencePool } from './sequence-pool';
+
+/** A loaded model with one context of `parallel` sequences, shared by all requests. */
+export interface Engine {
+  name: string;
+  llama: Llama;
+  model: LlamaModel;
+  context: LlamaContext;
+  /** Tokens one request may use in total (prompt + completion); each sequence has its own window. */
+  contextSize: number;
+  chatWrapper: ChatWrapper;
+  pool: SequencePool<LlamaContextSequence>;
+  /**
+   * Memory estimate in MiB: model weights as loaded (`model.size`) plus the context's
+   * assumed footprint (`context.memoryUsage`, RAM + VRAM: KV cache and compute buffers),
+   * both as node-llama-cpp reports them. Not a process RSS measurement.
+   */
+  vramMb: number;
+  /** Number of token ids, from the GGUF metadata; undefined when the file does not say (then logit_bias is refused). */
+  vocabSize?: number;
+  jsonGrammar(): Promise<LlamaGrammar>;
+  dispose(): Promise<void>;
+}
+
+function vocabSizeOf(model: LlamaModel): number | undefined {
+  const tokens = (model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: unknown } } }).tokenizer?.ggml?.tokens;
+  return Array.isArray(tokens) && tokens.length > 0 ? tokens.length : undefined;
+}
+
+export async function loadEngine(args: EngineArgs & { name: string }): Promise<Engine> {
+  await stat(args.model); // a clear ENOENT beats node-llama-cpp's generic load failure
+  // build: 'never' — compiling llama.cpp from source here would take many minutes; prebuilt binaries only.
+  const llama = await getLlama({ gpu: args.gpu === 'auto' ? 'auto' : false, build: 'never', logLevel: LlamaLogLevel.error });
+  const model = await llama.loadModel({ modelPath: args.model });
+  const context = await model.createContext({
+    contextSize: args.ctx,
+    sequences: args.parallel,
+    threads: args.threads,
+  });
+  const sequences = Array.from({ length: args.parallel }, () => context.getSequence());
+  const mem = context.memoryUsage;
+  let jsonGrammar: Promise<LlamaGrammar> | undefined;
+  return {
+    name: args.name,
+    llama,
+    model,
+    context,
+    contextSize: context.contextSize,
+    chatWrapper: resolveChatWrapper(model),
+    pool: new SequencePool(sequences),
+    vramMb: Math.ceil((model.size + mem.ram + mem.vram) / (1024 * 1024)),
+    vocabSize: vocabSizeOf(model),
+    jsonGrammar: () => (jsonGrammar ??= llama.getGrammarFor('json')),
+    async dispose() {
+      await context.dispose();
+      await model.dispose();
+      await llama.dispose();
+    },
+  };
+}

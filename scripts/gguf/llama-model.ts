@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import type { GgufValue } from './gguf-format';
+import type { GgufSpec, TensorSource } from './gguf-writer';
+import { BOS_ID, buildByteVocab, EOS_ID, UNK_ID } from './byte-vocab';
+import { fillUniform, fnv1a, mulberry32 } from './prng';
+
+export const LlamaShapeSchema = z.object({
+  name: z.string().min(1),
+  seed: z.number().int().nonnegative(),
+  nEmbd: z.number().int().positive(),
+  nLayers: z.number().int().positive(),
+  nHead: z.number().int().positive(),
+  nHeadKv: z.number().int().positive(),
+  nFf: z.number().int().positive(),
+  contextLength: z.number().int().positive(),
+});
+export type LlamaShape = z.infer<typeof LlamaShapeSchema>;
+
+const CHUNK = 1 << 18; // values per chunk: 1 MiB of F32, small enough to stay in cache-friendly territory
+/** Residual-stream dimension held constant so the output layer can bias whole token classes (see below). */
+const BIAS_DIM = 0;
+const BIAS_LEVEL = 4;
+const CLASS_BIAS = 1;
+
+type Fix = (chunk: Float32Array, start: number) => void;
+
+function tensor(name: string, dims: number[], seed: number, scale: number, fix?: Fix): TensorSource {
+  return {
+    name,
+    dims,
+    *chunks() {
+      const next = mulberry32(seed ^ fnv1a(name));
+      const total = dims.reduce((a, b) => a * b, 1);
+      const buf = new Float32Array(Math.min(CHUNK, total));
+      for (let start = 0; start < total; start += buf.length) {
+        const out = total - start < buf.length ? buf.subarray(0, total - start) : buf;
+        if (scale === 0) out.fill(1); // norm weights: identity
+        else fillUniform(next, out, scale);
+        fix?.(out, start);
+        yield out;
+      }
+    },
+  };
+}
+
+/** Zeroes output row BIAS_DIM of a [nIn, nOut] projection so layers never disturb the constant dimension. */
+const zeroBiasRow = (nIn: number): Fix => (chunk, start) => {
+  for (let i = Math.max(start, BIAS_DIM * nIn); i < Math.min(start + chunk.length, (BIAS_DIM + 1) * nIn); i++) chunk[i - start] = 0;
+};
+
+/**
+ * A llama-architecture model with random (seeded) weights and a byte-level SPM vocabulary.
+ *
+ * The weights are noise, but shaped so the demo output is mostly printable text:
+ * every token embedding carries a constant in dimension BIAS_DIM, no layer writes
+ * to that dimension, and the output matrix reads it as a per-class bias. Raw bytes stay possible, which keeps
+ * invalid-UTF-8 handling exercised downstream.
+ */
+export function buildLlamaSpec(shape: LlamaShape): GgufSpec {
+  const s = LlamaShapeSchema.parse(shape);
+  const vocab = buildByteVocab();
+  const nVocab = vocab.tokens.length;
+  const headDim = s.nEmbd / s.nHead;
+  if (!Number.isInteger(headDim)) throw new Error('nEmbd must be a multiple of nHead');
+  const nEmbdKv = headDim * s.nHeadKv;
+  // Per-token class bias: printable pieces and end-of-text up, raw bytes down, the space marker most (so text has words).
+  const bias = (id: number) => (id === vocab.printable[0] ? CLASS_BIAS + 2 : vocab.printable.includes(id) || id === EOS_ID ? CLASS_BIAS : -CLASS_BIAS);
+  const u = (nIn: number) => Math.sqrt(3 / nIn); // uniform bound giving variance 1/nIn
+
+  const tensors: TensorSource[] = [
+    tensor('token_embd.weight', [s.nEmbd, nVocab], s.seed, 1, (c, start) => {
+      for (let i = 0; i < c.length; i++) if ((start + i) % s.nEmbd === BIAS_DIM) c[i] = BIAS_LEVEL;
+    }),
+  ];
+  for (let l = 0; l < s.nLayers; l++) {
+    const p = `blk.${l}.`;
+    tensors.push(
+      tensor(`${p}attn_norm.weight`, [s.nEmbd], s.seed, 0),
+      tensor(`${p}attn_q.weight`, [s.nEmbd, s.nEmbd], s.seed, u(s.nEmbd)),
+      tensor(`${p}attn_k.weight`, [s.nEmbd, nEmbdKv], s.seed, u(s.nEmbd)),
+      tensor(`${p}attn_v.weight`, [s.nEmbd, nEmbdKv], s.seed, u(s.nEmbd)),
+      tensor(`${p}attn_output.weight`, [s.nEmbd, s.nEmbd], s.seed, u(s.nEmbd), zeroBiasRow(s.nEmbd)),
+      tensor(`${p}ffn_norm.weight`, [s.nEmbd], s.seed, 0),
+      tensor(`${p}ffn_gate.weight`, [s.nEmbd, s.nFf], s.seed, u(s.nEmbd)),
+      tensor(`${p}ffn_down.weight`, [s.nFf, s.nEmbd], s.seed, u(s.nFf), zeroBiasRow(s.nFf)),
+      tensor(`${p}ffn_up.weight`, [s.nEmbd, s.nFf], s.seed, u(s.nEmbd)),
+    );
+  }
+  tensors.push(
+    tensor('output_norm.weight', [s.nEmbd], s.seed, 0),
+    tensor('output.weight', [s.nEmbd, nVocab], s.seed, 2 * u(s.nEmbd), (c, start) => {
+      for (let i = 0; i < c.length; i++) {
+        const idx = start + i;
+        if (idx % s.nEmbd === BIAS_DIM) c[i] = bias(Math.floor(idx / s.nEmbd));
+      }
+    }),
+  );
+
+  const u32 = (value: number): GgufValue => ({ kind: 'u32', value });
+  const metadata: Array<[string, GgufValue]> = [
+    ['general.architecture', { kind: 'string', value: 'llama' }],
+    ['general.name', { kind: 'string', value: s.name }],
+    ['general.alignment', u32(32)],
+    ['general.file_type', u32(0)], // ALL_F32
+    ['llama.vocab_size', u32(nVocab)],
+    ['llama.context_length', u32(s.contextLength)],
+    ['llama.embedding_length', u32(s.nEmbd)],
+    ['llama.block_count', u32(s.nLayers)],
+    ['llama.feed_forward_length', u32(s.nFf)],
+    ['llama.attention.head_count', u32(s.nHead)],
+    ['llama.attention.head_count_kv', u32(s.nHeadKv)],
+    ['llama.attention.layer_norm_rms_epsilon', { kind: 'f32', value: 1e-5 }],
+    ['llama.rope.dimension_count', u32(headDim)],
+    ['llama.rope.freq_base', { kind: 'f32', value: 10000 }],
+    ['tokenizer.ggml.model', { kind: 'string', value: 'llama' }],
+    ['tokenizer.ggml.tokens', { kind: 'array', of: 'string', values: vocab.tokens }],
+    ['tokenizer.ggml.scores', { kind: 'array', of: 'f32', values: vocab.scores }],
+    ['tokenizer.ggml.token_type', { kind: 'array', of: 'i32', values: vocab.types }],
+    ['tokenizer.ggml.bos_token_id', u32(BOS_ID)],
+    ['tokenizer.ggml.eos_token_id', u32(EOS_ID)],
+    ['tokenizer.ggml.unknown_token_id', u32(UNK_ID)],
+    ['tokenizer.ggml.add_bos_token', { kind: 'bool', value: true }],
+    ['tokenizer.ggml.add_eos_token', { kind: 'bool', value: false }],
+  ];
+  return { metadata, tensors, alignment: 32 };
+}
