@@ -4,7 +4,10 @@ import { resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AddressInfo, Socket } from 'node:net';
 import { FaultSchema, FaultSlot, corrupt, cutAt, type Fault, type FaultInput } from './demo-origin-faults';
+import { z } from 'zod';
 import { Throttle } from './demo-origin-throttle';
+
+const RateSchema = z.object({ mbps: z.number().positive().nullable() });
 
 /**
  * Demo weights origin: serves files under `dir` with single-range support, an origin-wide rate
@@ -86,6 +89,12 @@ export async function startDemoOrigin(opts: DemoOriginOptions): Promise<DemoOrig
       if (!parsed.success) return json(res, 400, { error: parsed.error.message });
       faults.set(parsed.data);
       return json(res, 200, { fault: parsed.data });
+    }
+    if (path === '/_rate' && req.method === 'POST') {
+      const parsed = RateSchema.safeParse(await readBody(req).then((b) => JSON.parse(b) as unknown).catch(() => undefined));
+      if (!parsed.success) return json(res, 400, { error: 'body must be {"mbps": number | null}' });
+      throttle.setRate(parsed.data.mbps);
+      return json(res, 200, parsed.data);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
 

@@ -1,14 +1,18 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { fail, type Failure } from '../errors';
-import type { ModelState, NodeHello, InventoryItem, HubLoad } from '../protocol';
-import { resolveWeightsUrl, seedCatalog, type CatalogEntry } from './catalog';
-import { placeModel } from './placement';
-import { HubStore, type ModelRow } from './store';
+import type { ModelState, NodeHello, InventoryItem } from '../protocol';
+import { plan } from '../planner/plan';
+import { plannerConfig, type PlannerConfig } from '../planner/types';
+import { DEMAND_RETENTION_MS, minuteOf } from '../planner/demand';
+import { seedCatalog, type CatalogEntry } from './catalog';
+import { applyActions } from './effects';
+import { LiveCounters } from './live';
+import { plannerState } from './planner-state';
+import { HubStore, type DecisionRow, type ModelRow } from './store';
 import { ModelWaiters } from './waiters';
 import { warmingView, type WarmingView } from './warming';
 import { modelView, nodeView, type ModelView, type NodeView } from './views';
-import { linkStub } from '../link/stubs';
 
 export interface AcquireRequest {
   model: string;
@@ -26,26 +30,37 @@ interface Progress {
 }
 
 /**
- * The fleet's coordinator (one per fleet): catalog, fleet state and the choice
- * of which node serves or loads a model. Token traffic never passes through
- * here; the Worker asks `acquire` for a node and talks to that node's NodeLink.
+ * The fleet's coordinator (one per fleet): catalog, fleet state, demand
+ * ledger and the planner that decides which node loads or unloads what. Token
+ * traffic never passes through here; the Worker asks `acquire` for a node and
+ * talks to that node's NodeLink.
  */
 export class Hub extends DurableObject<Env> {
   private readonly store: HubStore;
   private readonly waiters = new ModelWaiters();
-  /** In-flight requests per `node|model`; in memory because it only matters while requests (which keep us awake) exist. */
-  private readonly inflight = new Map<string, number>();
+  private readonly live = new LiveCounters();
   private readonly progress = new Map<string, Progress>();
+  private readonly config: PlannerConfig;
   private leaseSeq = 0;
+  private planning: Promise<void> | null = null;
+  private replanAgain = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new HubStore(ctx.storage.sql);
+    const windowS = Number(env.PORTEN_DEMAND_WINDOW_S ?? 600);
+    this.config = plannerConfig({
+      demandWindowMs: Math.round((Number.isFinite(windowS) && windowS > 0 ? windowS : 600) * 1000),
+      // A failed load is retried when a client asks again: the failure already reached every waiter.
+      failureBackoffMs: 0,
+    });
     ctx.blockConcurrencyWhile(async () => {
       this.store.migrate();
       this.store.upsertSeed(seedCatalog(), Date.now());
     });
   }
+
+  // ------------------------------------------------------------ views
 
   listModels(): ModelView[] {
     const replicas = this.store.replicas();
@@ -80,6 +95,10 @@ export class Hub extends DurableObject<Env> {
     return this.store.nodes().map((n) => nodeView(n, replicas.filter((r) => r.node_id === n.id)));
   }
 
+  decisions(limit = 100): DecisionRow[] {
+    return this.store.decisions(Math.max(1, Math.min(500, limit)));
+  }
+
   warming(id: string): WarmingView | null {
     const m = this.store.model(id);
     if (!m || !m.enabled) return null;
@@ -88,10 +107,12 @@ export class Hub extends DurableObject<Env> {
     return warmingView(id, replicas, this.store.failure(id), best ? this.rate(best.node_id, id) : undefined);
   }
 
+  // ------------------------------------------------------------ requests
+
   /**
-   * Finds a node serving `model`, starting a load when none does, and waits
-   * up to `budgetMs` for it to become ready. Never throws: failures come back
-   * as a `Failure` with the client-facing error code.
+   * Finds a node serving `model`, letting the planner load it (evicting colder
+   * models if needed) when none does, and waits up to `budgetMs` for it.
+   * Never throws: failures come back as a `Failure` with the client's error code.
    */
   async acquire(req: AcquireRequest): Promise<AcquireResult> {
     const model = this.store.model(req.model);
@@ -101,15 +122,22 @@ export class Hub extends DurableObject<Env> {
       return fail('capability_not_supported', `The model '${model.id}' does not support ${missing.join(', ')}.`, { param: 'model' });
     }
     const deadline = Date.now() + req.budgetMs;
+    let counted = false;
     for (;;) {
       const lease = this.tryLease(model.id);
-      if (lease) return lease;
-      const waiter = this.waiters.wait(model.id, deadline - Date.now());
-      const started = await this.ensureLoading(model);
-      if (!started.ok) {
-        waiter.cancel();
-        return started;
+      if (lease) {
+        if (!counted) this.store.bumpDemand(model.id, minuteOf(Date.now()), 'served');
+        return lease;
       }
+      if (!counted) {
+        this.store.bumpDemand(model.id, minuteOf(Date.now()), 'unmet');
+        counted = true;
+      }
+      const impossible = this.unplaceable(model);
+      if (impossible) return impossible;
+      // Registered before planning so a ready report arriving meanwhile is not lost.
+      const waiter = this.waiters.wait(model.id, deadline - Date.now());
+      await this.replan();
       const event = await waiter.event;
       if (event.kind === 'failed') return fail('upstream_error', `Loading '${model.id}' failed: ${event.message}`);
       if (event.kind === 'timeout') {
@@ -123,9 +151,12 @@ export class Hub extends DurableObject<Env> {
 
   release(leaseId: string): void {
     const key = leaseId.slice(0, leaseId.lastIndexOf('#'));
-    const n = (this.inflight.get(key) ?? 1) - 1;
-    if (n <= 0) this.inflight.delete(key);
-    else this.inflight.set(key, n);
+    const [nodeId, model] = key.split('|');
+    const now = Date.now();
+    this.live.end(key, this.store.node(nodeId)?.max_concurrency ?? 1, now);
+    this.store.touchReplica(nodeId, model, now);
+    // A finished request may make its model evictable for someone waiting.
+    if (this.waiters.pending().length) void this.replan();
   }
 
   // ------------------------------------------------------------ node reports
@@ -142,7 +173,10 @@ export class Hub extends DurableObject<Env> {
       inventory: hello.inventory.map((i) => ({ model: i.model, bytes: i.bytes })),
     }, now);
     this.store.replaceReplicas(hello.node_id, hello.loaded, now);
-    for (const l of hello.loaded) if (l.phase === 'ready') this.waiters.notify(l.model, { kind: 'ready' });
+    for (const l of hello.loaded) this.waiters.notify(l.model, { kind: l.phase === 'ready' ? 'ready' : 'changed' });
+    // New capacity: anything waiting may fit now.
+    this.waiters.notifyAll({ kind: 'changed' });
+    void this.scheduleTick();
   }
 
   nodeGone(nodeId: string, connId: string): void {
@@ -173,9 +207,13 @@ export class Hub extends DurableObject<Env> {
       } else {
         this.waiters.notify(s.model, { kind: 'changed' });
       }
+      // Freed memory: models waiting elsewhere may fit now.
+      this.waiters.notifyAll({ kind: 'changed' });
       return;
     }
     const prev = this.store.replicas(s.model).find((r) => r.node_id === nodeId);
+    // A late progress report must not resurrect a replica the planner is stopping.
+    if (prev?.phase === 'stopping' && s.phase !== 'stopping') return;
     this.store.upsertReplica({
       node_id: nodeId,
       model_id: s.model,
@@ -188,55 +226,83 @@ export class Hub extends DurableObject<Env> {
     if (s.phase === 'ready') {
       this.store.clearFailure(s.model);
       this.progress.delete(key);
+      this.store.touchReplica(nodeId, s.model, now);
       this.waiters.notify(s.model, { kind: 'ready' });
+      void this.scheduleTick();
     }
+  }
+
+  /** The planner's clock: idle eviction and scale-out are checked on every tick. */
+  async alarm(): Promise<void> {
+    await this.replan();
+    await this.scheduleTick();
   }
 
   // ------------------------------------------------------------ internals
 
   private tryLease(modelId: string): Lease | null {
-    const online = new Set(this.store.nodes().filter((n) => n.online).map((n) => n.id));
-    const ready = this.store.replicas(modelId).filter((r) => r.phase === 'ready' && online.has(r.node_id));
+    const nodes = new Map(this.store.nodes().filter((n) => n.online).map((n) => [n.id, n]));
+    const ready = this.store.replicas(modelId).filter((r) => r.phase === 'ready' && nodes.has(r.node_id));
     if (ready.length === 0) return null;
     const pick = ready
-      .map((r) => ({ r, load: this.inflight.get(`${r.node_id}|${modelId}`) ?? 0 }))
+      .map((r) => ({ r, load: this.live.load(`${r.node_id}|${modelId}`) }))
       .sort((a, b) => a.load - b.load || a.r.node_id.localeCompare(b.r.node_id))[0].r;
     const key = `${pick.node_id}|${modelId}`;
-    this.inflight.set(key, (this.inflight.get(key) ?? 0) + 1);
+    const now = Date.now();
+    this.live.begin(key, nodes.get(pick.node_id)!.max_concurrency, now);
+    this.store.touchReplica(pick.node_id, modelId, now);
     return { ok: true, leaseId: `${key}#${++this.leaseSeq}`, nodeId: pick.node_id, model: modelId };
   }
 
-  /** Makes sure some online node is downloading or loading `model`; starts one load when none is. */
-  private async ensureLoading(model: ModelRow): Promise<{ ok: true } | Failure> {
-    const nodes = this.store.nodes();
-    const online = new Set(nodes.filter((n) => n.online).map((n) => n.id));
-    const replicas = this.store.replicas();
-    if (replicas.some((r) => r.model_id === model.id && online.has(r.node_id))) return { ok: true };
-    const url = resolveWeightsUrl(model.weights_url, this.env.PORTEN_DEMO_ORIGIN);
-    if (!url) return fail('no_available_node', `No weights origin is configured for '${model.id}'.`);
-    const placed = placeModel(model, nodes, replicas, new Map(this.store.models().map((m) => [m.id, m])));
-    if (!placed.ok) {
-      const why = placed.reason === 'no_nodes' ? 'no node is connected' : placed.reason === 'engine' ? `no node runs the ${model.engine} engine` : 'no node has enough free memory';
-      return fail('no_available_node', `Cannot load '${model.id}': ${why}.`, { retryAfterS: 10 });
+  /** A failure when no online node could ever hold `model`, so the request fails now instead of at the budget. */
+  private unplaceable(model: ModelRow): Failure | null {
+    const online = this.store.nodes().filter((n) => n.online);
+    if (online.length === 0) return fail('no_available_node', `Cannot load '${model.id}': no node is connected.`, { retryAfterS: 10 });
+    const capable = online.filter((n) => n.engines.includes(model.engine));
+    if (capable.length === 0) return fail('no_available_node', `Cannot load '${model.id}': no connected node runs the ${model.engine} engine.`, { retryAfterS: 10 });
+    const largest = Math.max(...capable.map((n) => n.vram_budget_mb));
+    if (largest < model.vram_mb) {
+      return fail('no_available_node', `Cannot load '${model.id}': it needs ${model.vram_mb} MB and the largest connected node has ${largest} MB.`, { retryAfterS: 30 });
     }
-    const frame: HubLoad = {
-      type: 'hub.load',
-      id: `load-${crypto.randomUUID()}`,
-      model: model.id,
-      engine: model.engine,
-      source: { url, sha256: model.sha256 ?? undefined, bytes: model.bytes ?? undefined },
-      context_length: model.context_length,
-      upstream_url: model.upstream_url ?? undefined,
-    };
-    const now = Date.now();
-    this.store.upsertReplica({ node_id: placed.nodeId, model_id: model.id, phase: 'downloading', done_bytes: 0, total_bytes: model.bytes ?? 0, vram_mb: null }, now);
-    this.store.clearFailure(model.id);
-    const sent = await linkStub(this.env, placed.nodeId).send(frame);
-    if (!sent) {
-      this.store.deleteReplica(placed.nodeId, model.id);
-      return fail('no_available_node', `The node chosen for '${model.id}' went away; retry.`, { retryAfterS: 2 });
+    return null;
+  }
+
+  /** Runs the planner and applies its actions; concurrent calls coalesce into one more run. */
+  private replan(): Promise<void> {
+    if (this.planning) {
+      this.replanAgain = true;
+      return this.planning;
     }
-    return { ok: true };
+    this.planning = (async () => {
+      do {
+        this.replanAgain = false;
+        const now = Date.now();
+        const state = plannerState({
+          models: this.store.models(),
+          nodes: this.store.nodes(),
+          replicas: this.store.replicas(),
+          failures: this.store.failures(),
+          demand: this.store.demandSince(minuteOf(now - DEMAND_RETENTION_MS) + 1),
+          pending: this.waiters.pending(),
+          live: { inflight: this.live.inflight, queued: this.waiters.counts(), saturatedSince: this.live.saturatedSince },
+          now,
+        });
+        const result = plan(state, now, this.config);
+        this.store.appendDecisions(result.decisions.map((d) => ({ at: d.at, rule: d.rule, outcome: d.outcome, model: d.model, node: d.node ?? null, reason: d.reason })));
+        await applyActions(this.env, this.store, result.actions, now);
+      } while (this.replanAgain);
+    })().finally(() => {
+      this.planning = null;
+    });
+    return this.planning;
+  }
+
+  /** Keeps a planner tick scheduled while any model is loaded, at a tenth of the demand window (1–30 s). */
+  private async scheduleTick(): Promise<void> {
+    if (this.store.replicas().length === 0) return;
+    const tick = Math.min(30_000, Math.max(1000, this.config.demandWindowMs / 10));
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > Date.now() + tick) await this.ctx.storage.setAlarm(Date.now() + tick);
   }
 
   private trackProgress(key: string, bytes: number, now: number): void {
@@ -251,3 +317,5 @@ export class Hub extends DurableObject<Env> {
     return ((p.lastBytes - p.firstBytes) * 1000) / (p.lastAt - p.firstAt);
   }
 }
+
+

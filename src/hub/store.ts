@@ -21,7 +21,15 @@ const MIGRATIONS: string[] = [
      vram_mb REAL, started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
      PRIMARY KEY (node_id, model_id));
    CREATE TABLE load_failures (model_id TEXT PRIMARY KEY, node_id TEXT NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, at INTEGER NOT NULL);`,
+  `ALTER TABLE replicas ADD COLUMN last_used_at INTEGER;
+   CREATE TABLE demand (model_id TEXT NOT NULL, minute INTEGER NOT NULL, served INTEGER NOT NULL DEFAULT 0,
+     unmet INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (model_id, minute));
+   CREATE TABLE decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, rule TEXT NOT NULL,
+     outcome TEXT NOT NULL, model TEXT NOT NULL, node TEXT, reason TEXT NOT NULL);`,
 ];
+
+/** How many planner decisions the explanation log keeps. */
+export const DECISIONS_KEPT = 500;
 
 export interface ModelRow {
   id: string;
@@ -59,6 +67,17 @@ export interface ReplicaRow {
   vram_mb: number | null;
   started_at: number;
   updated_at: number;
+  last_used_at: number | null;
+}
+
+export interface DecisionRow {
+  seq: number;
+  at: number;
+  rule: string;
+  outcome: string;
+  model: string;
+  node: string | null;
+  reason: string;
 }
 
 export interface LoadFailure {
@@ -159,7 +178,7 @@ export class HubStore {
     return rows.map((r) => r as unknown as ReplicaRow);
   }
 
-  upsertReplica(r: Omit<ReplicaRow, 'started_at' | 'updated_at'>, now: number): void {
+  upsertReplica(r: Omit<ReplicaRow, 'started_at' | 'updated_at' | 'last_used_at'>, now: number): void {
     this.sql.exec(
       `INSERT INTO replicas (node_id, model_id, phase, done_bytes, total_bytes, vram_mb, started_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -167,6 +186,14 @@ export class HubStore {
          total_bytes = excluded.total_bytes, vram_mb = COALESCE(excluded.vram_mb, replicas.vram_mb), updated_at = excluded.updated_at`,
       r.node_id, r.model_id, r.phase, r.done_bytes, r.total_bytes, r.vram_mb, now, now,
     );
+  }
+
+  touchReplica(nodeId: string, modelId: string, now: number): void {
+    this.sql.exec('UPDATE replicas SET last_used_at = ? WHERE node_id = ? AND model_id = ?', now, nodeId, modelId);
+  }
+
+  setReplicaPhase(nodeId: string, modelId: string, phase: ModelPhase, now: number): void {
+    this.sql.exec('UPDATE replicas SET phase = ?, updated_at = ? WHERE node_id = ? AND model_id = ?', phase, now, nodeId, modelId);
   }
 
   deleteReplica(nodeId: string, modelId: string): void {
@@ -190,6 +217,36 @@ export class HubStore {
 
   clearFailure(modelId: string): void {
     this.sql.exec('DELETE FROM load_failures WHERE model_id = ?', modelId);
+  }
+
+  failures(): LoadFailure[] {
+    return this.sql.exec<Row>('SELECT * FROM load_failures').toArray() as unknown as LoadFailure[];
+  }
+
+  bumpDemand(modelId: string, minute: number, kind: 'served' | 'unmet'): void {
+    const col = kind === 'served' ? 'served' : 'unmet';
+    this.sql.exec(
+      `INSERT INTO demand (model_id, minute, ${col}) VALUES (?, ?, 1)
+       ON CONFLICT(model_id, minute) DO UPDATE SET ${col} = ${col} + 1`,
+      modelId, minute,
+    );
+  }
+
+  /** Ledger rows from `sinceMinute` on; older rows are pruned in the same call. */
+  demandSince(sinceMinute: number): Array<{ model: string; minute: number; served: number; unmet: number }> {
+    this.sql.exec('DELETE FROM demand WHERE minute < ?', sinceMinute);
+    return this.sql.exec<Row>('SELECT model_id AS model, minute, served, unmet FROM demand').toArray() as unknown as Array<{ model: string; minute: number; served: number; unmet: number }>;
+  }
+
+  appendDecisions(rows: Array<Omit<DecisionRow, 'seq'>>): void {
+    for (const d of rows) {
+      this.sql.exec('INSERT INTO decisions (at, rule, outcome, model, node, reason) VALUES (?, ?, ?, ?, ?, ?)', d.at, d.rule, d.outcome, d.model, d.node, d.reason);
+    }
+    if (rows.length) this.sql.exec('DELETE FROM decisions WHERE seq <= (SELECT MAX(seq) FROM decisions) - ?', DECISIONS_KEPT);
+  }
+
+  decisions(limit: number): DecisionRow[] {
+    return this.sql.exec<Row>('SELECT * FROM decisions ORDER BY seq DESC LIMIT ?', limit).toArray() as unknown as DecisionRow[];
   }
 
   failure(modelId: string): LoadFailure | null {

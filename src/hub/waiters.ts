@@ -7,6 +7,7 @@ export type ModelEvent =
 interface Waiter {
   resolve: (e: ModelEvent) => void;
   timer: ReturnType<typeof setTimeout>;
+  since: number;
 }
 
 /**
@@ -24,7 +25,7 @@ export class ModelWaiters {
   wait(model: string, ms: number): { event: Promise<ModelEvent>; cancel: () => void } {
     let waiter!: Waiter;
     const event = new Promise<ModelEvent>((resolve) => {
-      waiter = { resolve, timer: setTimeout(() => this.drop(model, waiter, { kind: 'timeout' }), Math.max(0, ms)) };
+      waiter = { resolve, since: Date.now(), timer: setTimeout(() => this.drop(model, waiter, { kind: 'timeout' }), Math.max(0, ms)) };
     });
     const set = this.byModel.get(model) ?? new Set<Waiter>();
     this.byModel.set(model, set);
@@ -52,6 +53,15 @@ export class ModelWaiters {
 
   notifyAll(event: ModelEvent): void {
     for (const model of [...this.byModel.keys()]) this.notify(model, event);
+  }
+
+  /** Models with waiting requests: how many, and since when the oldest waits. */
+  pending(): Array<{ model: string; since: number; count: number }> {
+    return [...this.byModel].map(([model, set]) => ({ model, count: set.size, since: Math.min(...[...set].map((w) => w.since)) }));
+  }
+
+  counts(): Map<string, number> {
+    return new Map([...this.byModel].map(([model, set]) => [model, set.size]));
   }
 
   count(model: string): number {

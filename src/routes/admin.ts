@@ -40,3 +40,10 @@ adminRoutes.patch('/models/:id{.+}', async (c) => {
   if (!found) throw new ApiError('model_not_found', `The model '${c.req.param('id')}' is not in the catalog.`, { param: 'id' });
   return c.json({ id: c.req.param('id'), enabled: patch.enabled });
 });
+
+/** The planner's explanation log, newest first. */
+adminRoutes.get('/planner/decisions', async (c) => {
+  const limit = Number(c.req.query('limit') ?? 100);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new ApiError('invalid_request', "'limit' must be an integer from 1 to 500.", { param: 'limit' });
+  return c.json({ object: 'list', data: await hubStub(c.env).decisions(limit) });
+});

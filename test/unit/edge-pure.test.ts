@@ -1,21 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { warmingView } from '../../src/hub/warming';
-import { placeModel } from '../../src/hub/placement';
 import { resolveWeightsUrl } from '../../src/hub/catalog';
 import { closeCodeToEcho } from '../../src/link/socket-close';
 import { safeEqual } from '../../src/auth';
-import type { ModelRow, NodeRow, ReplicaRow } from '../../src/hub/store';
+import type { ReplicaRow } from '../../src/hub/store';
 
 const MB = 1024 * 1024;
 
 function replica(over: Partial<ReplicaRow>): ReplicaRow {
-  return { node_id: 'n1', model_id: 'm', phase: 'downloading', done_bytes: 0, total_bytes: 0, vram_mb: null, started_at: 0, updated_at: 0, ...over };
-}
-function node(over: Partial<NodeRow>): NodeRow {
-  return { id: 'n1', online: true, conn_id: 'c', vram_budget_mb: 1000, max_concurrency: 4, agent_version: 't', engines: ['builtin'], inventory: [], last_seen: 0, ...over };
-}
-function model(over: Partial<ModelRow>): ModelRow {
-  return { id: 'm', enabled: true, description: '', context_length: 512, capabilities: ['chat'], vram_mb: 100, engine: 'builtin', weights_url: 'demo://m.gguf', sha256: null, bytes: null, upstream_url: null, created: 0, ...over };
+  return { node_id: 'n1', model_id: 'm', phase: 'downloading', done_bytes: 0, total_bytes: 0, vram_mb: null, started_at: 0, updated_at: 0, last_used_at: null, ...over };
 }
 
 describe('warming view', () => {
@@ -33,27 +26,6 @@ describe('warming view', () => {
   it('shows a failure with its reason until a new load starts', () => {
     const v = warmingView('m', [], { model_id: 'm', node_id: 'n1', code: 'verify_failed', message: 'bad sha', at: 1 });
     expect(v).toMatchObject({ phase: 'failed', error: 'bad sha' });
-  });
-});
-
-describe('placement', () => {
-  const models = new Map([['small', model({ id: 'small', vram_mb: 300 })]]);
-  it('refuses when no node is online', () => {
-    expect(placeModel(model({}), [node({ online: false })], [], models)).toEqual({ ok: false, reason: 'no_nodes' });
-  });
-  it('refuses when no node runs the engine', () => {
-    expect(placeModel(model({ engine: 'openai' }), [node({})], [], models)).toEqual({ ok: false, reason: 'engine' });
-  });
-  it('refuses when no node has the memory', () => {
-    expect(placeModel(model({ vram_mb: 800 }), [node({})], [replica({ model_id: 'small', phase: 'ready' })], models)).toEqual({ ok: false, reason: 'budget' });
-  });
-  it('prefers a node that already has the weights on disk', () => {
-    const nodes = [node({ id: 'a', vram_budget_mb: 5000 }), node({ id: 'b', inventory: [{ model: 'm', bytes: 1 }] })];
-    expect(placeModel(model({}), nodes, [], models)).toEqual({ ok: true, nodeId: 'b' });
-  });
-  it('then the node with the most free memory, then the lowest id', () => {
-    expect(placeModel(model({}), [node({ id: 'a' }), node({ id: 'b', vram_budget_mb: 2000 })], [], models)).toEqual({ ok: true, nodeId: 'b' });
-    expect(placeModel(model({}), [node({ id: 'b' }), node({ id: 'a' })], [], models)).toEqual({ ok: true, nodeId: 'a' });
   });
 });
 

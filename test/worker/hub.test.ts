@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers';
-import { runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { Hub } from '../../src/hub/hub';
 import type { NodeHello } from '../../src/protocol';
@@ -86,6 +86,81 @@ describe('Hub', () => {
     await runInDurableObject(stub, async (hub: Hub) => {
       expect(await hub.acquire({ model: 'qwen2.5-coder-32b', needs: ['chat'], budgetMs: 0 })).toMatchObject({ ok: false, code: 'model_not_found' });
       expect(await hub.acquire({ model: 'demo-plain', needs: ['chat', 'json'], budgetMs: 0 })).toMatchObject({ ok: false, code: 'capability_not_supported' });
+    });
+  });
+});
+
+describe('Hub planning', () => {
+  it('unloads a model idle for a full demand window on the alarm tick, and logs why', async () => {
+    const stub = freshHub('idle-evict');
+    await runInDurableObject(stub, async (hub: Hub, state) => {
+      hub.nodeHello(hello('n1', [{ model: 'demo-small', phase: 'ready' }]), 'c1');
+      // Pretend the last request was 11 minutes ago (the default window is 10).
+      state.storage.sql.exec('UPDATE replicas SET last_used_at = ?, started_at = ?', Date.now() - 11 * 60_000, Date.now() - 20 * 60_000);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await runInDurableObject(stub, async (hub: Hub) => {
+      const decisions = hub.decisions(10);
+      expect(decisions[0]).toMatchObject({ rule: 'idle_evict', outcome: 'unload', model: 'demo-small', node: 'n1' });
+      // The node is not really connected here, so the unload could not be delivered and the row is gone.
+      expect(hub.listNodes()[0].models).toEqual([]);
+    });
+  });
+
+  it('keeps a model that was used within the window', async () => {
+    const stub = freshHub('idle-keep');
+    await runInDurableObject(stub, async (hub: Hub, state) => {
+      hub.nodeHello(hello('n1', [{ model: 'demo-small', phase: 'ready' }]), 'c1');
+      state.storage.sql.exec('UPDATE replicas SET last_used_at = ?, started_at = ?', Date.now() - 60_000, Date.now() - 20 * 60_000);
+    });
+    await runDurableObjectAlarm(stub);
+    await runInDurableObject(stub, async (hub: Hub) => {
+      expect(hub.listNodes()[0].models).toMatchObject([{ model: 'demo-small', phase: 'ready' }]);
+      expect(hub.decisions(10).filter((d) => d.rule === 'idle_evict')).toEqual([]);
+    });
+  });
+
+  it('evicts an idle model at once for a requested one that does not fit, never one with a request in flight', async () => {
+    const stub = freshHub('demand-evict');
+    await runInDurableObject(stub, async (hub: Hub) => {
+      // Budget 10 MB: one 8 MB demo model fits, two do not.
+      hub.nodeHello({ ...hello('n1', [{ model: 'demo-small', phase: 'ready' }]), vram_budget_mb: 10 }, 'c1');
+      const busy = await hub.acquire({ model: 'demo-small', needs: ['chat'], budgetMs: 0 });
+      expect(busy.ok).toBe(true);
+      const blocked = await hub.acquire({ model: 'demo-plain', needs: ['chat'], budgetMs: 100 });
+      expect(blocked).toMatchObject({ ok: false, code: 'model_warming' });
+      expect(hub.listNodes()[0].models).toMatchObject([{ model: 'demo-small', phase: 'ready' }]);
+      expect(hub.decisions(5).some((d) => d.rule === 'no_fit' && d.model === 'demo-plain')).toBe(true);
+
+      if (busy.ok) hub.release(busy.leaseId);
+      const evicting = hub.acquire({ model: 'demo-plain', needs: ['chat'], budgetMs: 100 });
+      await evicting;
+      const rules = hub.decisions(10).map((d) => `${d.rule}:${d.model}`);
+      expect(rules).toContain('demand_evict:demo-small');
+      expect(rules).toContain('place_after_evict:demo-plain');
+    });
+  });
+
+  it('answers no_available_node at once when no node could ever hold the model', async () => {
+    const stub = freshHub('too-big');
+    await runInDurableObject(stub, async (hub: Hub) => {
+      hub.nodeHello({ ...hello('n1'), vram_budget_mb: 50 }, 'c1');
+      const res = await hub.acquire({ model: 'demo-large', needs: ['chat'], budgetMs: 60_000 });
+      expect(res).toMatchObject({ ok: false, code: 'no_available_node', message: expect.stringContaining('112 MB') });
+    });
+  });
+
+  it('counts served and unmet demand per model', async () => {
+    const stub = freshHub('demand');
+    await runInDurableObject(stub, async (hub: Hub, state) => {
+      hub.nodeHello(hello('n1', [{ model: 'demo-small', phase: 'ready' }]), 'c1');
+      for (let i = 0; i < 3; i++) {
+        const l = await hub.acquire({ model: 'demo-small', needs: ['chat'], budgetMs: 0 });
+        if (l.ok) hub.release(l.leaseId);
+      }
+      await hub.acquire({ model: 'demo-plain', needs: ['chat'], budgetMs: 0 });
+      const rows = state.storage.sql.exec<{ model_id: string; served: number; unmet: number }>('SELECT model_id, served, unmet FROM demand ORDER BY model_id').toArray();
+      expect(rows).toEqual([{ model_id: 'demo-plain', served: 0, unmet: 1 }, { model_id: 'demo-small', served: 3, unmet: 0 }]);
     });
   });
 });
