@@ -1,0 +1,158 @@
+import WebSocket from 'ws';
+import {
+  EdgeToNodeSchema, isFinalClose, parseFrame, type EdgeToNode, type NodeToEdge,
+} from '../../src/protocol';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
+import type { Logger } from './log';
+
+/** Above this many queued bytes readers pause; they resume below LOW_WATER. */
+export const HIGH_WATER = 1 << 20;
+const LOW_WATER = 256 * 1024;
+
+export interface LinkOptions {
+  edgeUrl: string;
+  nodeId: string;
+  nodeKey: string;
+  log: Logger;
+  /** Builds `node.hello`; called on every (re)connect so it re-announces what is loaded now. */
+  hello: () => Promise<NodeToEdge>;
+  onFrame: (frame: Exclude<EdgeToNode, { type: 'hub.welcome' }>) => void;
+  /** The socket is gone: in-flight work must be dropped (the edge already failed it). */
+  onDisconnect: () => void;
+  /** The edge closed with a final code; the link will not reconnect. */
+  onFinal: (code: number, reason: string) => void;
+  inflight: () => number;
+  backoff?: BackoffPolicy;
+}
+
+export function connectUrl(edgeUrl: string): string {
+  return `${edgeUrl.replace(/^http/i, 'ws').replace(/\/+$/, '')}/agent/v1/connect`;
+}
+
+/**
+ * The node's one socket to the edge: connects, says hello, heartbeats, and
+ * reconnects with jittered backoff until told to stop or closed with a final code.
+ * Never throws out of socket callbacks.
+ */
+export class Link {
+  private ws: WebSocket | undefined;
+  private attempt = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly o: LinkOptions) {}
+
+  get open(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  get bufferedAmount(): number {
+    return this.ws?.bufferedAmount ?? 0;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Sends one frame; false when there is no open socket (the frame is dropped). */
+  send(frame: NodeToEdge): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Resolves once the socket's send queue has drained below the low-water mark, or the socket is gone. */
+  async whenWritable(): Promise<void> {
+    if (this.bufferedAmount <= HIGH_WATER) return;
+    const ws = this.ws;
+    while (ws === this.ws && ws?.readyState === WebSocket.OPEN && ws.bufferedAmount > LOW_WATER) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  stop(code = 1000, reason = 'agent stopping'): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.stopHeartbeat();
+    this.ws?.close(code, reason);
+  }
+
+  private connect(): void {
+    const url = connectUrl(this.o.edgeUrl);
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${this.o.nodeKey}`, 'x-porten-node-id': this.o.nodeId },
+      handshakeTimeout: 15_000,
+    });
+    this.ws = ws;
+    ws.on('open', () => {
+      this.o.log.info('connected', { url });
+      this.o.hello().then((h) => this.ws === ws && this.send(h), (err) => {
+        this.o.log.error('cannot build hello', { error: (err as Error).message });
+        ws.close(1011, 'hello failed');
+      });
+    });
+    ws.on('message', (data, isBinary) => this.receive(isBinary ? new ArrayBuffer(0) : data.toString()));
+    // Upgrade refusals (401 and the like) surface here; 'close' follows with 1006.
+    ws.on('unexpected-response', (_req, res) => {
+      this.o.log.warn('edge refused the socket', { status: res.statusCode });
+      ws.terminate();
+    });
+    ws.on('error', (err) => this.o.log.warn('socket error', { error: err.message }));
+    ws.on('close', (code, reasonBuf) => this.closed(ws, code, reasonBuf.toString()));
+  }
+
+  private receive(raw: string | ArrayBuffer): void {
+    const r = parseFrame(EdgeToNodeSchema, raw);
+    if (!r.ok) {
+      this.o.log.warn('invalid frame from edge', { id: r.id, error: r.message });
+      this.send({ type: 'error', id: r.id, code: 'bad_frame', message: r.message.slice(0, 2000) });
+      return;
+    }
+    const f = r.frame;
+    if (f.type === 'hub.welcome') {
+      this.attempt = 0;
+      this.o.log.info('welcomed by edge', { node_id: f.node_id, heartbeat_s: f.heartbeat_s });
+      this.startHeartbeat(f.heartbeat_s);
+      return;
+    }
+    try {
+      this.o.onFrame(f);
+    } catch (err) {
+      this.o.log.error('frame handler failed', { type: f.type, error: (err as Error).message });
+      const id = 'id' in f ? f.id : undefined;
+      this.send({ type: 'error', id, code: 'internal', message: (err as Error).message.slice(0, 2000) });
+    }
+  }
+
+  private closed(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.ws) return;
+    this.stopHeartbeat();
+    this.ws = undefined;
+    this.o.onDisconnect();
+    if (this.stopped) return;
+    if (isFinalClose(code)) {
+      this.stopped = true;
+      this.o.onFinal(code, reason);
+      return;
+    }
+    const delay = backoffDelay(this.attempt++, this.o.backoff ?? DEFAULT_BACKOFF);
+    this.o.log.warn('disconnected; reconnecting', { code, reason: reason || undefined, in_ms: delay });
+    this.retry = setTimeout(() => this.connect(), delay);
+  }
+
+  private startHeartbeat(seconds: number): void {
+    this.stopHeartbeat();
+    const beat = () => this.send({ type: 'node.heartbeat', inflight: this.o.inflight() });
+    // One at once, so the edge learns the in-flight count without waiting a whole period.
+    beat();
+    this.heartbeat = setInterval(beat, seconds * 1000);
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+}
