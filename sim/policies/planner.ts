@@ -1,16 +1,19 @@
-import { plan, summarizeDemand, type PlannerConfig, type PlannerNode, type PlannerState } from '../../src/planner';
+import { plan, summarizeDemand, swapsOf, type PlannerConfig, type PlannerNode, type PlannerState, type RecentEviction } from '../../src/planner';
 import type { Policy, Sim, Trigger } from '../engine';
 
 /** The real planner: the simulator builds PlannerState the way the Hub would and applies plan()'s actions. */
 export function plannerPolicy(config: PlannerConfig): Policy & { decisions: Map<string, number> } {
   const decisions = new Map<string, number>();
+  let swaps: RecentEviction[] = [];
   return {
     name: 'porten planner',
     decisions,
     decide(sim: Sim, trigger: Trigger) {
       // Like the Hub: plan on a cold request, on a state change that may unblock waiters, and on the alarm.
       if (trigger === 'complete' && sim.pending.size === 0) return [];
-      const result = plan(toState(sim), sim.now, config);
+      swaps = swaps.filter((e) => sim.now - e.at < config.protectMs);
+      const result = plan({ ...toState(sim), recentEvictions: swaps }, sim.now, config);
+      swaps.push(...swapsOf(result.actions, sim.now));
       for (const d of result.decisions) decisions.set(d.rule, (decisions.get(d.rule) ?? 0) + 1);
       return result.actions.map((a) => ({ type: a.type, node: a.node, model: a.model, cause: a.rule === 'idle_evict' ? ('idle' as const) : ('demand' as const) }));
     },

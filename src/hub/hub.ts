@@ -3,7 +3,8 @@ import type { Env } from '../env';
 import { fail, type Failure } from '../errors';
 import type { ModelState, NodeHello, InventoryItem } from '../protocol';
 import { plan } from '../planner/plan';
-import { plannerConfig, type PlannerConfig } from '../planner/types';
+import { plannerConfig, type PlannerConfig, type RecentEviction } from '../planner/types';
+import { swapsOf } from '../planner/swaps';
 import { DEMAND_RETENTION_MS, minuteOf } from '../planner/demand';
 import { seedCatalog, type CatalogEntry } from './catalog';
 import { applyActions } from './effects';
@@ -42,6 +43,8 @@ export class Hub extends DurableObject<Env> {
   private readonly progress = new Map<string, Progress>();
   private readonly config: PlannerConfig;
   private leaseSeq = 0;
+  /** Recent swaps for the planner's anti-ping-pong rule; losing them on eviction only relaxes it. */
+  private swaps: RecentEviction[] = [];
   private planning: Promise<void> | null = null;
   private replanAgain = false;
 
@@ -129,18 +132,21 @@ export class Hub extends DurableObject<Env> {
         if (!counted) this.store.bumpDemand(model.id, minuteOf(Date.now()), 'served');
         return lease;
       }
+      const impossible = counted ? null : this.unplaceable(model);
+      if (impossible) return impossible;
       if (!counted) {
         this.store.bumpDemand(model.id, minuteOf(Date.now()), 'unmet');
         counted = true;
       }
-      const impossible = this.unplaceable(model);
-      if (impossible) return impossible;
       // Registered before planning so a ready report arriving meanwhile is not lost.
       const waiter = this.waiters.wait(model.id, deadline - Date.now());
       await this.replan();
       const event = await waiter.event;
       if (event.kind === 'failed') return fail('upstream_error', `Loading '${model.id}' failed: ${event.message}`);
       if (event.kind === 'timeout') {
+        if (this.readyReplicas(model.id).length) {
+          return fail('no_available_node', `Every replica of '${model.id}' is at its concurrency limit; retry shortly.`, { retryAfterS: 1 });
+        }
         const view = this.warming(model.id);
         return fail('model_warming', `The model '${model.id}' is warming up (${view?.phase ?? 'loading'}, ${view?.pct ?? 0}%). Retry shortly; the load continues.`, {
           retryAfterS: Math.min(60, Math.max(1, view?.eta_s ?? 5)),
@@ -153,9 +159,11 @@ export class Hub extends DurableObject<Env> {
     const key = leaseId.slice(0, leaseId.lastIndexOf('#'));
     const [nodeId, model] = key.split('|');
     const now = Date.now();
-    this.live.end(key, this.store.node(nodeId)?.max_concurrency ?? 1, now);
+    this.live.end(key);
+    if (this.waiters.count(model) === 0) this.live.relieved(key);
     this.store.touchReplica(nodeId, model, now);
-    // A finished request may make its model evictable for someone waiting.
+    // A freed slot serves the next queued request; a finished request may also make its model evictable.
+    this.waiters.notify(model, { kind: 'changed' });
     if (this.waiters.pending().length) void this.replan();
   }
 
@@ -240,16 +248,27 @@ export class Hub extends DurableObject<Env> {
 
   // ------------------------------------------------------------ internals
 
+  private readyReplicas(modelId: string) {
+    const online = new Set(this.store.nodes().filter((n) => n.online).map((n) => n.id));
+    return this.store.replicas(modelId).filter((r) => r.phase === 'ready' && online.has(r.node_id));
+  }
+
+  /** A lease on the ready replica with the fewest requests in flight, if any has a free slot (else the request queues). */
   private tryLease(modelId: string): Lease | null {
-    const nodes = new Map(this.store.nodes().filter((n) => n.online).map((n) => [n.id, n]));
-    const ready = this.store.replicas(modelId).filter((r) => r.phase === 'ready' && nodes.has(r.node_id));
-    if (ready.length === 0) return null;
-    const pick = ready
+    const capacity = new Map(this.store.nodes().filter((n) => n.online).map((n) => [n.id, n.max_concurrency]));
+    const open = this.readyReplicas(modelId)
       .map((r) => ({ r, load: this.live.load(`${r.node_id}|${modelId}`) }))
-      .sort((a, b) => a.load - b.load || a.r.node_id.localeCompare(b.r.node_id))[0].r;
+      .filter((x) => x.load < (capacity.get(x.r.node_id) ?? 0))
+      .sort((a, b) => a.load - b.load || a.r.node_id.localeCompare(b.r.node_id));
+    if (open.length === 0) {
+      const now = Date.now();
+      for (const r of this.readyReplicas(modelId)) this.live.saturated(`${r.node_id}|${modelId}`, now);
+      return null;
+    }
+    const pick = open[0].r;
     const key = `${pick.node_id}|${modelId}`;
     const now = Date.now();
-    this.live.begin(key, nodes.get(pick.node_id)!.max_concurrency, now);
+    this.live.begin(key);
     this.store.touchReplica(pick.node_id, modelId, now);
     return { ok: true, leaseId: `${key}#${++this.leaseSeq}`, nodeId: pick.node_id, model: modelId };
   }
@@ -287,7 +306,9 @@ export class Hub extends DurableObject<Env> {
           live: { inflight: this.live.inflight, queued: this.waiters.counts(), saturatedSince: this.live.saturatedSince },
           now,
         });
-        const result = plan(state, now, this.config);
+        this.swaps = this.swaps.filter((e) => now - e.at < this.config.protectMs);
+        const result = plan({ ...state, recentEvictions: this.swaps }, now, this.config);
+        this.swaps.push(...swapsOf(result.actions, now));
         this.store.appendDecisions(result.decisions.map((d) => ({ at: d.at, rule: d.rule, outcome: d.outcome, model: d.model, node: d.node ?? null, reason: d.reason })));
         await applyActions(this.env, this.store, result.actions, now);
       } while (this.replanAgain);

@@ -5,29 +5,28 @@
  */
 export class LiveCounters {
   readonly inflight = new Map<string, number>();
+  /** Since when requests have queued behind a full replica (`node|model`), for the planner's scale-out rule. */
   readonly saturatedSince = new Map<string, number>();
 
-  begin(key: string, capacity: number, now: number): void {
+  begin(key: string): void {
     this.inflight.set(key, (this.inflight.get(key) ?? 0) + 1);
-    this.markSaturation(key, capacity, now);
   }
 
-  end(key: string, capacity: number, now: number): void {
+  end(key: string): void {
     const n = (this.inflight.get(key) ?? 1) - 1;
     if (n <= 0) this.inflight.delete(key);
     else this.inflight.set(key, n);
-    this.markSaturation(key, capacity, now);
   }
 
   load(key: string): number {
     return this.inflight.get(key) ?? 0;
   }
 
-  private markSaturation(key: string, capacity: number, now: number): void {
-    if (this.load(key) > capacity) {
-      if (!this.saturatedSince.has(key)) this.saturatedSince.set(key, now);
-    } else {
-      this.saturatedSince.delete(key);
-    }
+  saturated(key: string, now: number): void {
+    if (!this.saturatedSince.has(key)) this.saturatedSince.set(key, now);
+  }
+
+  relieved(key: string): void {
+    this.saturatedSince.delete(key);
   }
 }

@@ -30,6 +30,8 @@ export interface ModelView {
 
 export interface PlanContext {
   now: number;
+  /** `node|victim|newcomer` → when `victim` was displaced by `newcomer` there, within protectMs. */
+  swaps: Map<string, number>;
   config: PlannerConfig;
   /** Sorted by node id. */
   slots: NodeSlot[];
@@ -55,6 +57,11 @@ export function buildContext(state: PlannerState, now: number, config: PlannerCo
     }
   }
   for (const v of models.values()) v.needMb = footprint(v.model, config, measured.get(v.model.id)).mb;
+
+  const swaps = new Map<string, number>();
+  for (const e of state.recentEvictions ?? []) {
+    if (now - e.at < config.protectMs) swaps.set(`${e.node}|${e.model}|${e.by}`, e.at);
+  }
 
   let sorted = true;
   for (let i = 1; i < state.nodes.length; i++) if (state.nodes[i - 1].id > state.nodes[i].id) sorted = false;
@@ -82,7 +89,7 @@ export function buildContext(state: PlannerState, now: number, config: PlannerCo
     }
     slots[i] = slot;
   }
-  return { now, config, slots, models, actions: [], decisions: [] };
+  return { now, swaps, config, slots, models, actions: [], decisions: [] };
 }
 
 /** Memory a live replica holds: measured, else its model's footprint. */

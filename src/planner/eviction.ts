@@ -25,8 +25,8 @@ export function idleEvictions(ctx: PlanContext): void {
 export type EvictBlock =
   | 'busy' // in-flight or queued requests: never evicted
   | 'not_ready' // downloading or loading: evicting would waste the work in progress
-  | 'hotter' // its demand is not below the newcomer's
-  | 'protected'; // resident < protectMs and the newcomer is not hysteresisFactor× hotter
+  | 'hotter' // its demand is above the newcomer's
+  | 'protected'; // it displaced the newcomer < protectMs ago, and the newcomer is not hysteresisFactor× hotter
 
 /** A replica's share of its model's demand: a surplus replica of a hot model is cheap to lose. */
 export function victimScore(ctx: PlanContext, r: PlannerReplica): number {
@@ -35,18 +35,19 @@ export function victimScore(ctx: PlanContext, r: PlannerReplica): number {
 }
 
 /**
- * Hysteresis: without the protection rule, two hot models sharing a node that fits one
- * would evict each other on every request. A replica younger than protectMs can only be
- * displaced by a newcomer at least hysteresisFactor times as hot, and any victim must
- * be strictly colder than the newcomer, so after a swap the evicted model (now the
- * colder one) cannot immediately swap back.
+ * Whether resident `r` on `node` may make room for a waiting newcomer. A waiting
+ * request beats an idle model of equal or lower demand at once (a failed request costs
+ * more than a reload). Hysteresis: without it, two hot models sharing a node that fits
+ * one would evict each other on every request. So a swap back (the newcomer was
+ * displaced by `r` on this node less than protectMs ago) needs a newcomer at least
+ * hysteresisFactor times as hot; the starvation guard's aging lets it win eventually.
  */
-export function evictBlock(ctx: PlanContext, r: PlannerReplica, newcomerScore: number): EvictBlock | null {
+export function evictBlock(ctx: PlanContext, node: string, r: PlannerReplica, newcomer: string, newcomerScore: number): EvictBlock | null {
   if (r.inflight > 0 || r.queued > 0) return 'busy';
   if (r.phase !== 'ready') return 'not_ready';
   const vs = victimScore(ctx, r);
-  if (vs >= newcomerScore) return 'hotter';
-  if (ctx.now - r.loadedAt < ctx.config.protectMs && newcomerScore < ctx.config.hysteresisFactor * vs) return 'protected';
+  if (vs > newcomerScore) return 'hotter';
+  if (ctx.swaps.has(`${node}|${newcomer}|${r.model}`) && newcomerScore < ctx.config.hysteresisFactor * vs) return 'protected';
   return null;
 }
 
@@ -62,7 +63,7 @@ export type EvictionBlocks = Partial<Record<EvictBlock | PlaceReason, number>>;
 /**
  * For a model that fits nowhere: on each eligible node, evict the coldest evictable
  * replicas (lowest score, then least recently used, then model id) until it fits. A node
- * qualifies only if the victims' total score stays below the newcomer's. Best node:
+ * qualifies only if the victims' total score does not exceed the newcomer's. Best node:
  * least displaced demand, then weights on disk, then fewest victims, then lowest id.
  */
 export function findEviction(ctx: PlanContext, need: PlaceNeed, newcomerScore: number): { plan?: EvictionPlan; blocks: EvictionBlocks } {
@@ -78,7 +79,7 @@ export function findEviction(ctx: PlanContext, need: PlaceNeed, newcomerScore: n
     const candidates: { r: PlannerReplica; score: number }[] = [];
     const blocked: EvictBlock[] = [];
     for (const r of slot.live) {
-      const b = evictBlock(ctx, r, newcomerScore);
+      const b = evictBlock(ctx, slot.node.id, r, need.model.id, newcomerScore);
       if (b) blocked.push(b);
       else candidates.push({ r, score: victimScore(ctx, r) });
     }
@@ -98,7 +99,7 @@ export function findEviction(ctx: PlanContext, need: PlaceNeed, newcomerScore: n
       for (const b of blocked) count(b);
       continue;
     }
-    if (cost >= newcomerScore) {
+    if (cost > newcomerScore) {
       count('hotter');
       continue;
     }
@@ -120,7 +121,7 @@ function betterEviction(a: EvictionPlan, b: EvictionPlan, modelId: string): bool
 /** Issue the unloads of an eviction plan (before the load that follows). */
 export function applyEviction(ctx: PlanContext, plan: EvictionPlan, newcomer: string, newcomerScore: number): void {
   for (const v of plan.victims) {
-    const reason = `making room for ${newcomer} (demand ${fmt(newcomerScore)} > ${fmt(victimScore(ctx, v))})`;
+    const reason = `making room for ${newcomer} (demand ${fmt(newcomerScore)} ≥ ${fmt(victimScore(ctx, v))})`;
     act(ctx, 'unload', plan.slot, v.model, 'demand_evict', reason);
     removeLive(ctx, plan.slot, v);
   }

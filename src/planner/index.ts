@@ -5,3 +5,4 @@ export { canPlace, comparePlacement, type PlaceNeed, type PlaceReason, type Plac
 export { buildContext, type ModelView, type NodeSlot, type PlanContext } from './context';
 export { plan, newcomerScore } from './plan';
 export { benchPlanner, benchState } from './bench';
+export { swapsOf } from './swaps';

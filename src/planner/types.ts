@@ -13,8 +13,10 @@ export const PlannerConfigSchema = z.object({
   /** A loaded model with no request for this long is unloaded (PORTEN_DEMAND_WINDOW_S × 1000). */
   demandWindowMs: z.number().int().positive().default(600_000),
   /**
-   * Hysteresis: a replica that became resident less than `protectMs` ago may only be
-   * evicted for a newcomer whose demand is at least `hysteresisFactor` × its own.
+   * Hysteresis against ping-pong: a model that displaced another less than `protectMs`
+   * ago can be displaced by that same model (a swap back) only when it is at least
+   * `hysteresisFactor` × as hot. First swaps are never delayed: a waiting request
+   * evicts an idle, no-hotter model at once.
    */
   protectMs: z.number().int().nonnegative().default(300_000),
   hysteresisFactor: z.number().min(1).default(2),
@@ -126,11 +128,20 @@ export interface PendingDemand {
   restrictions?: Restrictions;
 }
 
+export interface RecentEviction {
+  node: string;
+  model: string;
+  by: string;
+  at: number;
+}
+
 export interface PlannerState {
   nodes: PlannerNode[];
   models: PlannerModel[];
   demand: Record<string, DemandSummary>;
   pending: PendingDemand[];
+  /** Recent demand evictions: on `node`, `model` was unloaded to make room for `by`. */
+  recentEvictions?: RecentEviction[];
 }
 
 // ---------------------------------------------------------------- output

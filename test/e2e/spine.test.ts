@@ -113,7 +113,8 @@ describe('faults', () => {
     const res = await fetch(`${stack.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'demo-small', messages: [{ role: 'user', content: 'Go on and on' }], max_tokens: 400, stream: true }),
+      // demo-large generates ~150 tokens/s here, so the kill lands well inside the stream.
+      body: JSON.stringify({ model: 'demo-large', messages: [{ role: 'user', content: 'Go on and on' }], max_tokens: 400, stream: true }),
     });
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
@@ -137,7 +138,7 @@ describe('faults', () => {
   });
 
   it('fails a request cleanly when the engine crashes, and reloads on the next request', async () => {
-    await openai.chat.completions.create({ model: 'demo-plain', messages: [{ role: 'user', content: 'warm up' }], max_tokens: 2 });
+    await openai.chat.completions.create({ model: 'demo-large', messages: [{ role: 'user', content: 'warm up' }], max_tokens: 2 });
     const agent = stack.agents.filter((a) => a.spec.nodeId === 'node-a').at(-1)!;
     const enginesBefore = childPids(agent.child.pid!);
     expect(enginesBefore.length).toBeGreaterThan(0);
@@ -145,7 +146,7 @@ describe('faults', () => {
     const stream = await fetch(`${stack.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'demo-plain', messages: [{ role: 'user', content: 'long answer please' }], max_tokens: 400, stream: true }),
+      body: JSON.stringify({ model: 'demo-large', messages: [{ role: 'user', content: 'long answer please' }], max_tokens: 400, stream: true }),
     });
     const reader = stream.body!.getReader();
     await reader.read();
@@ -159,7 +160,7 @@ describe('faults', () => {
     expect(text).toContain('"error"');
     expect(text).not.toContain('[DONE]');
 
-    const next = await openai.chat.completions.create({ model: 'demo-plain', messages: [{ role: 'user', content: 'again' }], max_tokens: 4 });
+    const next = await openai.chat.completions.create({ model: 'demo-large', messages: [{ role: 'user', content: 'again' }], max_tokens: 4 });
     expect(next.choices[0].message.role).toBe('assistant');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildContext, canPlace, plan, plannerConfig,
+  buildContext, canPlace, plan, plannerConfig, swapsOf,
   type Action, type DemandSummary, type PendingDemand, type PlannerConfig, type PlannerModel, type PlannerNode, type PlannerReplica, type PlannerState,
 } from '../../src/planner';
 
@@ -199,33 +199,44 @@ describe('demand eviction', () => {
 describe('hysteresis', () => {
   const two = [model('a', 16), model('b', 16)];
   const young = { loadedAt: T0 - MIN }; // resident 1 min < protectMs (5 min)
+  // a displaced b on node n one minute ago.
+  const swapped = (at = T0 - MIN) => ({ recentEvictions: [{ node: 'n', model: 'b', by: 'a', at }] });
 
-  it('a recently loaded model is protected from a slightly hotter newcomer', () => {
-    const r = run(state([node('n', 24, { replicas: [rep('a', young)] })], two, { a: 5, b: 6 }, [waiting('b')]));
+  it('a waiting request evicts a freshly loaded idle model of equal demand at once', () => {
+    const r = run(state([node('n', 24, { replicas: [rep('a', young)] })], two, { a: 5, b: 5 }, [waiting('b')]));
+    expect(r.actions.map(brief)).toEqual(['unload a@n (demand_evict)', 'load b@n (place_after_evict)']);
+  });
+
+  it('a model that just displaced the newcomer is protected from a slightly hotter swap back', () => {
+    const r = run({ ...state([node('n', 24, { replicas: [rep('a', young)] })], two, { a: 5, b: 6 }, [waiting('b')]), ...swapped() });
     expect(r.actions).toEqual([]);
     expect(r.decisions[0].reason).toContain('1 protected');
   });
 
   it('…but not from one hysteresisFactor (2×) hotter', () => {
-    const r = run(state([node('n', 24, { replicas: [rep('a', young)] })], two, { a: 5, b: 10 }, [waiting('b')]));
+    const r = run({ ...state([node('n', 24, { replicas: [rep('a', young)] })], two, { a: 5, b: 10 }, [waiting('b')]), ...swapped() });
     expect(r.actions.map(brief)).toEqual(['unload a@n (demand_evict)', 'load b@n (place_after_evict)']);
   });
 
-  it('…and not once resident longer than protectMs', () => {
-    const r = run(state([node('n', 24, { replicas: [rep('a', { loadedAt: T0 - 5 * MIN })] })], two, { a: 5, b: 6 }, [waiting('b')]));
+  it('…and not once protectMs has passed since the swap', () => {
+    const r = run({ ...state([node('n', 24, { replicas: [rep('a', young)] })], two, { a: 5, b: 6 }, [waiting('b')]), ...swapped(T0 - 5 * MIN) });
     expect(r.actions.map(brief)).toEqual(['unload a@n (demand_evict)', 'load b@n (place_after_evict)']);
   });
 
-  it('prevents ping-pong: the model just evicted cannot swap straight back', () => {
-    // b displaced a (6 > 5); a's requests arrive now, b has just loaded.
+  it('protection is per node and per pair: another newcomer is not held back', () => {
+    const three = [...two, model('c', 16)];
+    const r = run({ ...state([node('n', 24, { replicas: [rep('a', young)] })], three, { a: 5, c: 6 }, [waiting('c')]), ...swapped() });
+    expect(r.actions.map(brief)).toEqual(['unload a@n (demand_evict)', 'load c@n (place_after_evict)']);
+  });
+
+  it('prevents ping-pong: a colder model cannot displace a hotter resident', () => {
     const after = (loadedAt: number) => state([node('n', 24, { replicas: [rep('b', { loadedAt, lastUsedAt: T0 })] })], two, { a: 5, b: 6 }, [waiting('a')]);
     expect(run(after(T0 - 30_000)).actions).toEqual([]);
-    // Still not once b is past protection: a is colder than b.
     expect(run(after(T0 - 30 * MIN)).actions).toEqual([]);
   });
 
-  it('starvation guard: an equally hot model waiting agingMs takes its turn', () => {
-    const s = (since: number) => state([node('n', 24, { replicas: [rep('a', { loadedAt: T0 - 10 * MIN })] })], two, { a: 5, b: 5 }, [waiting('b', { since })]);
+  it('starvation guard: a swap back of equal demand waits about agingMs, then takes its turn', () => {
+    const s = (since: number) => ({ ...state([node('n', 24, { replicas: [rep('a', young)] })], two, { a: 5, b: 5 }, [waiting('b', { since })]), ...swapped() });
     expect(run(s(T0)).actions).toEqual([]);
     expect(run(s(T0 - 5 * MIN)).actions.map(brief)).toEqual(['unload a@n (demand_evict)', 'load b@n (place_after_evict)']);
   });
@@ -303,5 +314,17 @@ describe('measured footprint in placement', () => {
     const nodes = [node('a', 24, { replicas: [rep('m', { vramMb: 6 * GB, saturatedSince: T0 - MIN, inflight: 4, queued: 1 })] }), node('b', 7)];
     // Catalog says 8 GB: would not fit b; measured 6 GB does.
     expect(run(state(nodes, [model('m', 8)], { m: 9 })).actions.map(brief)).toEqual(['load m@b (scale_out)']);
+  });
+});
+
+describe('swap bookkeeping', () => {
+  it('pairs each demand eviction with the load it made room for on the same node', () => {
+    const actions: Action[] = [
+      { type: 'unload', node: 'n', model: 'a', rule: 'demand_evict', reason: '' },
+      { type: 'unload', node: 'm', model: 'x', rule: 'idle_evict', reason: '' },
+      { type: 'load', node: 'n', model: 'b', rule: 'place_after_evict', reason: '' },
+      { type: 'load', node: 'm', model: 'c', rule: 'place', reason: '' },
+    ];
+    expect(swapsOf(actions, 7)).toEqual([{ node: 'n', model: 'a', by: 'b', at: 7 }]);
   });
 });

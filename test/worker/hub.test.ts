@@ -164,3 +164,27 @@ describe('Hub planning', () => {
     });
   });
 });
+
+describe('Hub capacity', () => {
+  it('queues a request behind a full replica and serves it when a slot frees', async () => {
+    const stub = freshHub('queue');
+    await runInDurableObject(stub, async (hub: Hub) => {
+      hub.nodeHello({ ...hello('n1', [{ model: 'demo-small', phase: 'ready' }]), max_concurrency: 1 }, 'c1');
+      const first = await hub.acquire({ model: 'demo-small', needs: ['chat'], budgetMs: 0 });
+      expect(first.ok).toBe(true);
+      const queued = hub.acquire({ model: 'demo-small', needs: ['chat'], budgetMs: 10_000 });
+      if (first.ok) hub.release(first.leaseId);
+      expect(await queued).toMatchObject({ ok: true, nodeId: 'n1' });
+    });
+  });
+
+  it('answers no_available_node when every replica stays full for the whole budget', async () => {
+    const stub = freshHub('full');
+    await runInDurableObject(stub, async (hub: Hub) => {
+      hub.nodeHello({ ...hello('n1', [{ model: 'demo-small', phase: 'ready' }]), max_concurrency: 1 }, 'c1');
+      expect((await hub.acquire({ model: 'demo-small', needs: ['chat'], budgetMs: 0 })).ok).toBe(true);
+      const res = await hub.acquire({ model: 'demo-small', needs: ['chat'], budgetMs: 50 });
+      expect(res).toMatchObject({ ok: false, code: 'no_available_node', message: expect.stringContaining('concurrency') });
+    });
+  });
+});
