@@ -44,6 +44,8 @@ class LoadFailure extends Error {
  */
 export class Loads {
   private entries = new Map<string, Entry>();
+  /** Engine stops in progress: memory they hold is counted free by the edge's planner, so loads wait for them. */
+  private stops = new Set<Promise<void>>();
 
   constructor(private readonly d: LoadsDeps) {}
 
@@ -93,7 +95,9 @@ export class Loads {
     e.download?.abort();
     if (e.supervisor && e.supervisor.state !== 'stopped' && e.supervisor.state !== 'failed') {
       this.set(e, 'stopping', f.id);
-      await e.supervisor.stop();
+      const stop = e.supervisor.stop();
+      this.stops.add(stop);
+      await stop.finally(() => this.stops.delete(stop));
     }
     await e.loading?.catch(() => undefined);
     this.entries.delete(f.model);
@@ -125,6 +129,8 @@ export class Loads {
         onCrash: (reason) => this.crashed(e, reason),
       });
       this.set(e, 'loading', f.id);
+      await Promise.all(this.stops);
+      if (e.unloading) return;
       const { vramMb } = await e.supervisor.ensureReady();
       if (e.unloading) return;
       this.set(e, 'ready', f.id, { vram_mb: vramMb });

@@ -25,12 +25,14 @@ describe('chat request validation', () => {
 
   it.each([
     ['no messages', { messages: [] }, 'messages'],
-    ['a tool message', { messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].role'],
-    ['an image part', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] }, 'messages[0].content'],
+    ['a tool message without tool_call_id', { messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].tool_call_id'],
+    ['an image part without a url', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] }, 'messages[0].content[0].image_url.url'],
     ['max_tokens 0', { messages: user, max_tokens: 0 }, 'max_tokens'],
     ['top_p above 1', { messages: user, top_p: 1.5 }, 'top_p'],
     ['five stop strings', { messages: user, stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
-    ['tools', { messages: user, tools: [{ type: 'function' }] }, 'tools'],
+    ['a tool without a function', { messages: user, tools: [{ type: 'function' }] }, 'tools[0].function'],
+    ['tool_choice naming no tool', { messages: user, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'function', function: { name: 'g' } } }, 'tool_choice.function.name'],
+    ['tool_choice required without tools', { messages: user, tool_choice: 'required' }, 'tool_choice'],
     ['an unknown response_format', { messages: user, response_format: { type: 'yaml' } }, 'response_format.type'],
   ])('rejects %s, naming %s', (_name, body, param) => {
     const err = rejection(body);

@@ -146,7 +146,7 @@ describe('Hub planning', () => {
     await runInDurableObject(stub, async (hub: Hub) => {
       hub.nodeHello({ ...hello('n1'), vram_budget_mb: 50 }, 'c1');
       const res = await hub.acquire({ model: 'demo-large', needs: ['chat'], budgetMs: 60_000 });
-      expect(res).toMatchObject({ ok: false, code: 'no_available_node', message: expect.stringContaining('112 MB') });
+      expect(res).toMatchObject({ ok: false, code: 'no_available_node', message: expect.stringContaining('100 MB') });
     });
   });
 
