@@ -25,6 +25,8 @@ export const DEMO_MODELS: ReadonlyArray<LlamaShape & { id: string }> = [
   { id: 'demo-plain', name: 'demo-plain', seed: 2, nEmbd: 64, nLayers: 2, nHead: 4, nHeadKv: 4, nFf: 128, contextLength: 512 },
   // ~70 MB: large enough that download and load progress is visible, small enough to generate at ~100 tokens/s on one CPU thread.
   { id: 'demo-large', name: 'demo-large', seed: 3, nEmbd: 512, nLayers: 5, nHead: 8, nHeadKv: 8, nFf: 1536, contextLength: 512 },
+  // Embeddings only: mean pooling makes the vector describe the whole input rather than its last token.
+  { id: 'demo-embed', name: 'demo-embed', seed: 4, nEmbd: 64, nLayers: 2, nHead: 4, nHeadKv: 4, nFf: 128, contextLength: 512, poolingType: 'mean' },
 ];
 
 export interface DemoModelFile {

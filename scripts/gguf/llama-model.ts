@@ -13,6 +13,8 @@ export const LlamaShapeSchema = z.object({
   nHeadKv: z.number().int().positive(),
   nFf: z.number().int().positive(),
   contextLength: z.number().int().positive(),
+  /** Written as `llama.pooling_type` only when set, so the chat models' bytes stay as the catalog pins them. */
+  poolingType: z.enum(['mean', 'cls', 'last']).optional(),
 });
 export type LlamaShape = z.infer<typeof LlamaShapeSchema>;
 
@@ -122,5 +124,7 @@ export function buildLlamaSpec(shape: LlamaShape): GgufSpec {
     ['tokenizer.ggml.add_bos_token', { kind: 'bool', value: true }],
     ['tokenizer.ggml.add_eos_token', { kind: 'bool', value: false }],
   ];
+  // llama.cpp's enum llama_pooling_type.
+  if (s.poolingType) metadata.push(['llama.pooling_type', u32({ mean: 1, cls: 2, last: 3 }[s.poolingType])]);
   return { metadata, tensors, alignment: 32 };
 }

@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import { ApiError } from '../errors';
 
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Deeper JSON than this is refused: relaying re-serialises the body, and recursion that deep could exhaust the stack. */
+export const MAX_JSON_DEPTH = 64;
 
 /**
  * Reads and validates a JSON request body. Guarantees: the body is at most
@@ -18,6 +20,9 @@ export async function readJson<T>(req: Request, schema: z.ZodType<T>): Promise<T
   } catch {
     throw new ApiError('invalid_request', 'We could not parse the JSON body of your request.');
   }
+  if (depthExceeds(value, MAX_JSON_DEPTH)) {
+    throw new ApiError('invalid_request', `The JSON body is nested more than ${MAX_JSON_DEPTH} levels deep.`);
+  }
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
@@ -27,6 +32,18 @@ export async function readJson<T>(req: Request, schema: z.ZodType<T>): Promise<T
     : `Invalid value for '${param ?? 'body'}': ${issue.message}`;
   const unrecognized = issue.code === 'unrecognized_keys' ? issue.keys[0] : null;
   throw new ApiError('invalid_request', message, { param: unrecognized ?? param });
+}
+
+/** Iterative, so measuring a hostile body cannot itself overflow the stack. */
+function depthExceeds(root: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 async function readCapped(req: Request): Promise<string> {

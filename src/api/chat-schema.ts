@@ -61,6 +61,10 @@ const ResponseFormat = z.discriminatedUnion('type', [
 ]);
 
 export const MAX_MESSAGES = 2048;
+
+/** Token id → bias, as OpenAI defines it; the engine checks ids against the model's vocabulary. */
+export const LogitBias = z.record(z.string().regex(/^\d{1,9}$/, 'keys must be token ids'), z.number().min(-100).max(100)).nullable().optional();
+export const Stop = z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional();
 export const MAX_TOKENS_CEILING = 32768;
 
 export const ChatCompletionRequestSchema = z
@@ -73,20 +77,35 @@ export const ChatCompletionRequestSchema = z
     max_completion_tokens: z.number().int().positive().max(MAX_TOKENS_CEILING).nullable().optional(),
     temperature: z.number().min(0).max(2).nullable().optional(),
     top_p: z.number().min(0).max(1).nullable().optional(),
-    stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
+    stop: Stop,
     seed: z.number().int().nullable().optional(),
+    logit_bias: LogitBias,
     presence_penalty: z.number().min(-2).max(2).nullable().optional(),
     frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
     n: z.literal(1, { message: 'only n=1 is supported' }).nullable().optional(),
-    response_format: ResponseFormat.optional(),
-    tools: z.array(Tool).max(128).optional(),
-    tool_choice: ToolChoice.optional(),
-    parallel_tool_calls: z.boolean().optional(),
+    response_format: ResponseFormat.nullable().optional(),
+    tools: z.array(Tool).max(128).nullable().optional(),
+    tool_choice: ToolChoice.nullable().optional(),
+    // At most one call per turn is generated, which satisfies both values.
+    parallel_tool_calls: z.boolean().nullable().optional(),
     user: z.string().optional(),
     metadata: z.record(z.string(), z.string()).optional(),
     store: z.boolean().nullable().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((req, ctx) => {
+    // OpenAI refuses these combinations up front; so do we, before any model is loaded.
+    const names = new Set((req.tools ?? []).map((t) => t.function.name));
+    const choice = req.tool_choice;
+    if ((choice === 'required' || typeof choice === 'object') && choice !== null && names.size === 0) {
+      ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: 'tool_choice is only allowed when tools are specified' });
+    } else if (choice && typeof choice === 'object' && !names.has(choice.function.name)) {
+      ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: `no tool named '${choice.function.name}' in tools` });
+    }
+    if (req.stream_options && req.stream !== true) {
+      ctx.addIssue({ code: 'custom', path: ['stream_options'], message: 'stream_options is only allowed when stream is true' });
+    }
+  });
 
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 

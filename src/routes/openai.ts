@@ -4,6 +4,8 @@ import { requireBearer } from '../auth';
 import { ApiError } from '../errors';
 import { readJson } from '../api/body';
 import { ChatCompletionRequestSchema, chatNeeds } from '../api/chat-schema';
+import { CompletionRequestSchema } from '../api/completion-schema';
+import { EmbeddingRequestSchema } from '../api/embedding-schema';
 import { hubStub } from '../link/stubs';
 import { relay } from './relay';
 
@@ -33,6 +35,20 @@ openaiRoutes.post('/chat/completions', async (c) => {
   const budgetMs = warmupBudgetMs(c.req.header('x-porten-warmup-budget'), c.env.PORTEN_WARMUP_BUDGET_S);
   const id = `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`;
   return relay(c.env, c.executionCtx, { id, path: '/v1/chat/completions', body, stream: body.stream === true }, body.model, chatNeeds(body), budgetMs);
+});
+
+openaiRoutes.post('/completions', async (c) => {
+  const body = await readJson(c.req.raw, CompletionRequestSchema);
+  const budgetMs = warmupBudgetMs(c.req.header('x-porten-warmup-budget'), c.env.PORTEN_WARMUP_BUDGET_S);
+  const id = `cmpl-${crypto.randomUUID().replaceAll('-', '')}`;
+  return relay(c.env, c.executionCtx, { id, path: '/v1/completions', body, stream: body.stream === true }, body.model, ['chat'], budgetMs);
+});
+
+openaiRoutes.post('/embeddings', async (c) => {
+  const body = await readJson(c.req.raw, EmbeddingRequestSchema);
+  const budgetMs = warmupBudgetMs(c.req.header('x-porten-warmup-budget'), c.env.PORTEN_WARMUP_BUDGET_S);
+  const id = `embd-${crypto.randomUUID().replaceAll('-', '')}`;
+  return relay(c.env, c.executionCtx, { id, path: '/v1/embeddings', body, stream: false }, body.model, ['embeddings'], budgetMs);
 });
 
 /** The warm-up budget from the request header (seconds), else the edge default. */

@@ -26,7 +26,7 @@ describe('chat request validation', () => {
   it.each([
     ['no messages', { messages: [] }, 'messages'],
     ['a tool message without tool_call_id', { messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].tool_call_id'],
-    ['an image part without a url', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] }, 'messages[0].content[0].image_url.url'],
+    ['an image part without a url', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] }, 'messages[0].content'],
     ['max_tokens 0', { messages: user, max_tokens: 0 }, 'max_tokens'],
     ['top_p above 1', { messages: user, top_p: 1.5 }, 'top_p'],
     ['five stop strings', { messages: user, stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],

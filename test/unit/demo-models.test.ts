@@ -16,8 +16,8 @@ afterAll(async () => {
 });
 
 describe('ensureDemoModels', () => {
-  it('generates the three demo models', () => {
-    expect(files.map((f) => f.id)).toEqual(['demo-small', 'demo-plain', 'demo-large']);
+  it('generates the demo models (three chat, one embedding)', () => {
+    expect(files.map((f) => f.id)).toEqual(['demo-small', 'demo-plain', 'demo-large', 'demo-embed']);
     expect(files.map((f) => f.file)).toEqual(DEMO_MODELS.map((m) => `${m.id}.gguf`));
   });
 

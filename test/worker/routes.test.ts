@@ -66,8 +66,8 @@ describe('edge routes', () => {
   it('names an unsupported parameter instead of dropping it', async () => {
     const err = await expectError(await chat({ model: 'demo-small', messages: [{ role: 'user', content: 'hi' }], n: 3 }), 400, 'invalid_request');
     expect(err.param).toBe('n');
-    const unknown = await expectError(await chat({ model: 'demo-small', messages: [{ role: 'user', content: 'hi' }], logit_bias: {} }), 400, 'invalid_request');
-    expect(unknown.param).toBe('logit_bias');
+    const unknown = await expectError(await chat({ model: 'demo-small', messages: [{ role: 'user', content: 'hi' }], logprobs: true }), 400, 'invalid_request');
+    expect(unknown.param).toBe('logprobs');
   });
 
   it('gates capabilities from the catalog with 400 capability_not_supported', async () => {

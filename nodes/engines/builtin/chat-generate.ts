@@ -1,30 +1,22 @@
 import { LlamaChat, type ChatHistoryItem, type LlamaGrammar, type TokenBias } from 'node-llama-cpp';
+import { toHistory } from './chat-history';
 import type { Engine } from './engine';
 import { ApiError } from './errors';
-import { contentText, type ChatCompletionRequest } from './openai-schema';
+import type { ChatCompletionRequest } from './openai-schema';
 import { runOnSequence, type GenerationResult } from './run-on-sequence';
 import { completionBudget, tokenBiasFor, toSampling } from './sampling';
+import { planTools, type ToolPlan } from './tool-plan';
 
 export interface PreparedChat {
   history: ChatHistoryItem[];
   promptTokens: number;
   maxTokens: number;
   grammar?: LlamaGrammar;
+  tools: ToolPlan;
   sampling: ReturnType<typeof toSampling> & { tokenBias?: TokenBias };
 }
 
-function toHistory(req: ChatCompletionRequest): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = req.messages.map((m): ChatHistoryItem => {
-    const text = contentText(m.content);
-    if (m.role === 'assistant') return { type: 'model', response: [text] };
-    if (m.role === 'user') return { type: 'user', text };
-    return { type: 'system', text };
-  });
-  history.push({ type: 'model', response: [] }); // the turn to generate
-  return history;
-}
-
-async function grammarFor(engine: Engine, req: ChatCompletionRequest): Promise<LlamaGrammar | undefined> {
+async function formatGrammar(engine: Engine, req: ChatCompletionRequest): Promise<LlamaGrammar | undefined> {
   const format = req.response_format;
   if (!format || format.type === 'text') return undefined;
   if (format.type === 'json_object' || !format.json_schema.schema) return engine.jsonGrammar();
@@ -39,14 +31,16 @@ async function grammarFor(engine: Engine, req: ChatCompletionRequest): Promise<L
 
 /**
  * Everything that can reject a request, done before a sequence is taken or a
- * response byte is written: template rendering, prompt token count, budget, grammar.
+ * response byte is written: history rendering, tool schemas, prompt token count, budget, grammar.
  */
 export async function prepareChat(engine: Engine, req: ChatCompletionRequest): Promise<PreparedChat> {
-  const history = toHistory(req);
+  const tools = await planTools(engine.llama, req);
+  const history = toHistory(req.messages, tools.kind === 'text' ? undefined : tools.note);
   const { contextText } = engine.chatWrapper.generateContextState({ chatHistory: history });
   const promptTokens = contextText.tokenize(engine.model.tokenizer).length;
   const maxTokens = completionBudget(engine, promptTokens, req.max_completion_tokens ?? req.max_tokens);
-  return { history, promptTokens, maxTokens, grammar: await grammarFor(engine, req), sampling: { ...toSampling(req), tokenBias: tokenBiasFor(engine, req.logit_bias) } };
+  const grammar = tools.kind === 'text' ? await formatGrammar(engine, req) : tools.grammar;
+  return { history, promptTokens, maxTokens, grammar, tools, sampling: { ...toSampling(req), tokenBias: tokenBiasFor(engine, req.logit_bias) } };
 }
 
 /**

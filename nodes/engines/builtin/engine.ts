@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import {
   getLlama, LlamaLogLevel, resolveChatWrapper,
-  type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel,
+  type ChatWrapper, type Llama, type LlamaContext, type LlamaEmbeddingContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel,
 } from 'node-llama-cpp';
 import type { EngineArgs } from './args';
 import { SequencePool } from './sequence-pool';
@@ -25,6 +25,11 @@ export interface Engine {
   /** Number of token ids, from the GGUF metadata; undefined when the file does not say (then logit_bias is refused). */
   vocabSize?: number;
   jsonGrammar(): Promise<LlamaGrammar>;
+  /**
+   * The embedding context, created on first use: a chat deployment never pays for it.
+   * Calls are serialised by the caller (embeddings.ts), as the context has one sequence.
+   */
+  embeddingContext(): Promise<LlamaEmbeddingContext>;
   dispose(): Promise<void>;
 }
 
@@ -46,6 +51,7 @@ export async function loadEngine(args: EngineArgs & { name: string }): Promise<E
   const sequences = Array.from({ length: args.parallel }, () => context.getSequence());
   const mem = context.memoryUsage;
   let jsonGrammar: Promise<LlamaGrammar> | undefined;
+  let embedding: Promise<LlamaEmbeddingContext> | undefined;
   return {
     name: args.name,
     llama,
@@ -57,7 +63,9 @@ export async function loadEngine(args: EngineArgs & { name: string }): Promise<E
     vramMb: Math.ceil((model.size + mem.ram + mem.vram) / (1024 * 1024)),
     vocabSize: vocabSizeOf(model),
     jsonGrammar: () => (jsonGrammar ??= llama.getGrammarFor('json')),
+    embeddingContext: () => (embedding ??= model.createEmbeddingContext({ contextSize: args.ctx, threads: args.threads })),
     async dispose() {
+      await (await embedding?.catch(() => undefined))?.dispose();
       await context.dispose();
       await model.dispose();
       await llama.dispose();

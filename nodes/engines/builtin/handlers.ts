@@ -3,7 +3,8 @@ import { prepareChat, runChat } from './chat-generate';
 import { prepareCompletion, runCompletion } from './completion-generate';
 import type { Engine } from './engine';
 import { ChatCompletionRequestSchema, CompletionRequestSchema, parseBody } from './openai-schema';
-import { chatChunk, chatCompletion, chatUsageChunk, newMeta, textCompletion, textUsageChunk } from './responses';
+import { chatShape } from './chat-output';
+import { newMeta, textCompletion, textUsageChunk } from './responses';
 import { serveGeneration } from './serve-generation';
 
 export interface HandlerContext {
@@ -20,13 +21,7 @@ export async function handleChat(ctx: HandlerContext, req: IncomingMessage, res:
   await serveGeneration(
     req, res,
     { id: meta.id, stream: request.stream === true, includeUsage: request.stream_options?.include_usage === true, stopping: ctx.stopping, log: ctx.log },
-    {
-      opening: () => chatChunk(meta, { role: 'assistant', content: '' }),
-      piece: (text) => chatChunk(meta, { content: text }),
-      closing: (finish) => chatChunk(meta, {}, finish),
-      usageChunk: (usage) => chatUsageChunk(meta, usage),
-      whole: (r) => chatCompletion(meta, r.text, r.finishReason, r.usage),
-    },
+    chatShape(meta, prepared.tools),
     (signal, onText) => runChat(ctx.engine, prepared, signal, onText),
   );
 }
@@ -41,7 +36,7 @@ export async function handleCompletion(ctx: HandlerContext, req: IncomingMessage
     { id: meta.id, stream: request.stream === true, includeUsage: request.stream_options?.include_usage === true, stopping: ctx.stopping, log: ctx.log },
     {
       piece: (text) => textCompletion(meta, text, null),
-      closing: (finish) => textCompletion(meta, '', finish),
+      closing: (r) => [textCompletion(meta, '', r.finishReason)],
       usageChunk: (usage) => textUsageChunk(meta, usage),
       whole: (r) => textCompletion(meta, r.text, r.finishReason, r.usage),
     },

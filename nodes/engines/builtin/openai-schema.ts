@@ -7,15 +7,41 @@ import { ApiError } from './errors';
  * with a 400 naming them, rather than silently dropped.
  */
 const TextPartSchema = z.object({ type: z.literal('text'), text: z.string() });
+// Image parts parse so the engine can refuse them by name (chat-history.ts) instead of a vague type error.
+const ImagePartSchema = z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string() }).loose() });
 const ContentSchema = z.union([z.string(), z.array(TextPartSchema)]);
+const UserContentSchema = z.union([z.string(), z.array(z.discriminatedUnion('type', [TextPartSchema, ImagePartSchema]))]);
+
+export const ToolCallSchema = z.object({
+  id: z.string(),
+  type: z.literal('function'),
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
 
 export const ChatMessageSchema = z.discriminatedUnion('role', [
   z.object({ role: z.literal('system'), content: ContentSchema }),
   z.object({ role: z.literal('developer'), content: ContentSchema }), // OpenAI's newer name for system
-  z.object({ role: z.literal('user'), content: ContentSchema }),
-  z.object({ role: z.literal('assistant'), content: ContentSchema.nullable().optional() }),
+  z.object({ role: z.literal('user'), content: UserContentSchema }),
+  z.object({ role: z.literal('assistant'), content: ContentSchema.nullable().optional(), tool_calls: z.array(ToolCallSchema).nullable().optional() }),
+  z.object({ role: z.literal('tool'), content: ContentSchema, tool_call_id: z.string() }),
 ]);
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+
+export const ToolSchema = z.object({
+  type: z.literal('function'),
+  function: z.object({
+    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+export type Tool = z.infer<typeof ToolSchema>;
+
+export const ToolChoiceSchema = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.object({ type: z.literal('function'), function: z.object({ name: z.string() }) }),
+]);
+export type ToolChoice = z.infer<typeof ToolChoiceSchema>;
 
 const StopSchema = z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional();
 
@@ -51,8 +77,20 @@ export const ChatCompletionRequestSchema = z.object({
   messages: z.array(ChatMessageSchema).min(1),
   max_completion_tokens: z.number().int().positive().nullable().optional(),
   response_format: ResponseFormatSchema.nullable().optional(),
-  // Tool calling is not implemented here; an explicit refusal beats a model that ignores the tools.
-  tools: z.array(z.unknown()).max(0, 'tools are not supported by the builtin engine').nullable().optional(),
+  tools: z.array(ToolSchema).max(128).nullable().optional(),
+  tool_choice: ToolChoiceSchema.nullable().optional(),
+  parallel_tool_calls: z.boolean().nullable().optional(), // at most one call is made per turn, which satisfies both values
+}).superRefine((req, ctx) => {
+  const names = new Set((req.tools ?? []).map((t) => t.function.name));
+  const choice = req.tool_choice;
+  if ((choice === 'required' || typeof choice === 'object') && names.size === 0) {
+    ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: 'tool_choice needs tools' });
+  } else if (choice && typeof choice === 'object' && !names.has(choice.function.name)) {
+    ctx.addIssue({ code: 'custom', path: ['tool_choice', 'function', 'name'], message: `no tool named '${choice.function.name}'` });
+  }
+  if (req.tools?.length && req.tool_choice !== 'none' && req.response_format && req.response_format.type !== 'text') {
+    ctx.addIssue({ code: 'custom', path: ['response_format'], message: 'response_format cannot be combined with tools' });
+  }
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Engine } from './engine';
 import { ApiError, sendError, sendJson } from './errors';
+import { handleEmbeddings } from './embeddings';
 import { handleChat, handleCompletion } from './handlers';
 import { readJsonBody } from './read-body';
 
@@ -42,6 +43,9 @@ const routes: Record<string, Partial<Record<string, Route>>> = {
       const engine = requireEngine(s);
       await handleChat({ engine, stopping: s.stopping, log: s.log }, req, res, await readJsonBody(req));
     },
+  },
+  '/v1/embeddings': {
+    POST: async (s, req, res) => handleEmbeddings(requireEngine(s), res, await readJsonBody(req)),
   },
   '/v1/completions': {
     POST: async (s, req, res) => {

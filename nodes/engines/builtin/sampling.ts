@@ -3,7 +3,7 @@ import type { Engine } from './engine';
 import { ApiError } from './errors';
 import type { ChatCompletionRequest, CompletionRequest } from './openai-schema';
 
-export type FinishReason = 'stop' | 'length';
+export type FinishReason = 'stop' | 'length' | 'tool_calls';
 export interface Usage { prompt_tokens: number; completion_tokens: number; total_tokens: number }
 
 type Sampling = Pick<LLamaChatGenerateResponseOptions, 'temperature' | 'topP' | 'seed' | 'customStopTriggers' | 'repeatPenalty'>;
@@ -16,7 +16,8 @@ export function toSampling(req: ChatCompletionRequest | CompletionRequest): Samp
   return {
     temperature: req.temperature ?? 1, // OpenAI's default; node-llama-cpp's own default (0) would be greedy
     topP: req.top_p ?? 1,
-    seed: req.seed ?? undefined,
+    // llama.cpp takes a 32-bit seed; OpenAI allows any integer, so it is folded rather than passed to native code as is.
+    seed: req.seed == null ? undefined : ((req.seed % 2 ** 32) + 2 ** 32) % 2 ** 32,
     customStopTriggers: stop.filter((s) => s.length > 0),
     // penalty 1 turns off llama.cpp's multiplicative repeat penalty, which OpenAI has no equivalent of.
     repeatPenalty: presence === 0 && frequency === 0 ? false : { penalty: 1, presencePenalty: presence, frequencyPenalty: frequency },

@@ -1,15 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, sendError, sendJson, toApiError } from './errors';
 import type { GenerationResult } from './run-on-sequence';
-import type { FinishReason, Usage } from './sampling';
+import type { Usage } from './sampling';
 import { SseWriter } from './sse';
 
 /** How one endpoint shapes its output; the streaming and abort mechanics are shared. */
 export interface OutputShape {
   /** Sent before any text (chat: the delta carrying `role`). */
   opening?: () => unknown;
+  /** One event for a piece of generated text, or null to hold it back (a tool call still being generated). */
   piece: (text: string) => unknown;
-  closing: (finish: FinishReason) => unknown;
+  /** The events that end a stream: whatever was held back, then the one carrying `finish_reason`. */
+  closing: (result: GenerationResult) => unknown[];
   usageChunk: (usage: Usage) => unknown;
   whole: (result: GenerationResult) => unknown;
 }
@@ -57,10 +59,12 @@ export async function serveGeneration(
       sse.start();
       if (shape.opening) sse.send(shape.opening());
       const result = await run(signal, (text) => {
-        if (text.length > 0) sse.send(shape.piece(text));
+        if (text.length === 0) return;
+        const event = shape.piece(text);
+        if (event !== null) sse.send(event);
       });
       if (result.aborted) return aborted(result, sse);
-      sse.send(shape.closing(result.finishReason));
+      for (const event of shape.closing(result)) sse.send(event);
       if (opts.includeUsage) sse.send(shape.usageChunk(result.usage));
       sse.done();
     } catch (err) {
