@@ -85,6 +85,9 @@ export class Link {
     const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${this.o.nodeKey}`, 'x-porten-node-id': this.o.nodeId },
       handshakeTimeout: 15_000,
+      // Compression would run every small token frame through zlib's thread pool: latency and CPU for
+      // a link that is rarely bandwidth-bound.
+      perMessageDeflate: false,
     });
     this.ws = ws;
     ws.on('open', () => {

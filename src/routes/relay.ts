@@ -22,11 +22,12 @@ const encoder = new TextEncoder();
  */
 export async function relay(env: Env, ctx: ExecutionContext, input: DispatchInput, model: string, needs: string[], budgetMs: number): Promise<Response> {
   const hub = hubStub(env);
+  const t0 = Date.now();
   const acquiring = hub.acquire({ model, needs, budgetMs });
-  if (!input.stream) return forward(env, ctx, input, await settle(acquiring));
+  if (!input.stream) return forward(env, ctx, input, await settle(acquiring), t0);
 
   const early = await Promise.race([acquiring, sleep(COMMIT_AFTER_MS).then(() => null)]);
-  if (early) return forward(env, ctx, input, early);
+  if (early) return forward(env, ctx, input, early, t0);
 
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
@@ -66,8 +67,9 @@ async function settle(acquiring: Promise<AcquireResult>): Promise<Lease> {
   return lease;
 }
 
-async function forward(env: Env, ctx: ExecutionContext, input: DispatchInput, result: AcquireResult): Promise<Response> {
+async function forward(env: Env, ctx: ExecutionContext, input: DispatchInput, result: AcquireResult, t0?: number): Promise<Response> {
   if (!result.ok) throw toApiError(result);
+  const t1 = Date.now();
   const release = () => hubStub(env).release(result.leaseId);
   let res: Response;
   try {
@@ -83,7 +85,10 @@ async function forward(env: Env, ctx: ExecutionContext, input: DispatchInput, re
   }
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   ctx.waitUntil(res.body.pipeTo(writable).catch(() => undefined).finally(release));
-  return new Response(readable, res);
+  const out = new Response(readable, res);
+  // Where the time before the first byte went: the Hub's decision (incl. warm-up) and the node's answer.
+  if (t0 !== undefined) out.headers.set('server-timing', `hub;dur=${t1 - t0}, node;dur=${Date.now() - t1}`);
+  return out;
 }
 
 async function comment(env: Env, writer: WritableStreamDefaultWriter<Uint8Array>, model: string): Promise<void> {
