@@ -5,7 +5,7 @@ import { freeBytes } from './disk';
 import { DownloadError } from './errors';
 import { existingVerdict } from './existing';
 import { removePartial, partialPath, readPartialState, statePath } from './partial-state';
-import { doneBytes, isComplete, planSegments, type Segment } from './plan';
+import { doneBytes, isComplete, planPieces, type Segment } from './plan';
 import { probe, type ProbeResult } from './probe';
 import type { ProgressHub } from './progress';
 import { resolveUrl } from './resolve-url';
@@ -64,7 +64,8 @@ export async function runJob(opts: EnsureFileOptions, progress: ProgressHub, sig
 
   const ranged = total !== null && total > 0 && p.acceptsRanges;
   if (!state) await removePartial(dest);
-  const segments: Segment[] = state?.segments ?? (ranged ? planSegments(total as number, opts.segments ?? 4) : []);
+  const connections = opts.segments ?? 4;
+  const segments: Segment[] = state?.segments ?? (ranged ? planPieces(total as number, connections) : []);
   progress.start(have, total ?? 0);
   const t = await transfer({
     url,
@@ -75,6 +76,7 @@ export async function runJob(opts: EnsureFileOptions, progress: ProgressHub, sig
     etag: p.etag,
     segments,
     ranged,
+    connections,
     fresh: !state,
     tuning: { stallMs: opts.stallMs ?? 30_000, retries: opts.retries ?? 8, backoff: opts.backoff ?? DEFAULT_BACKOFF },
     signal,

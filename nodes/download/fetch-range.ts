@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { BatchWriter, pumpBody, type WriteFn } from './batch-writer';
 import { httpGet } from './http-get';
 
 /** Why one HTTP transfer stopped early. `retryable` says whether trying again can help. */
@@ -26,7 +27,7 @@ export interface FetchRangeArgs {
   stallMs: number;
   signal: AbortSignal;
   /** persists `len` bytes at file offset `at`; called in order, never two at once */
-  write(at: number, chunks: Uint8Array[], len: number): Promise<void>;
+  write: WriteFn;
   onReceived(bytes: number): void;
 }
 
@@ -54,23 +55,9 @@ export async function fetchRange(a: FetchRangeArgs): Promise<number> {
   watchdog.unref?.();
 
   const expect = a.end === null ? Infinity : a.end - a.start;
-  let pos = a.start;
   let got = 0;
-  let chunks: Uint8Array[] = [];
-  let buffered = 0;
-  let pending: Promise<void> | null = null;
-  const flush = async () => {
-    if (pending) await pending;
-    pending = null;
-    if (buffered === 0) return;
-    const batch = chunks;
-    const len = buffered;
-    const at = pos;
-    chunks = [];
-    buffered = 0;
-    pos += len;
-    pending = a.write(at, batch, len);
-  };
+  let resume = () => {};
+  const writer = new BatchWriter(a.start, a.bufferBytes, a.write, () => resume());
 
   let failure: unknown = null;
   try {
@@ -78,30 +65,27 @@ export async function fetchRange(a: FetchRangeArgs): Promise<number> {
     if (a.ranged) headers.range = a.end === null ? `bytes=${a.start}-` : `bytes=${a.start}-${a.end - 1}`;
     const res = await httpGet(a.url, headers, ctl.signal);
     checkStatus(res, a);
-    try {
-      for await (const value of res as AsyncIterable<Buffer>) {
-        lastByteAt = Date.now();
-        if (got + value.byteLength > expect) {
-          throw new FetchFailure('overrun', `origin sent more than the ${expect} bytes requested`, true);
-        }
-        got += value.byteLength;
-        chunks.push(value);
-        buffered += value.byteLength;
-        a.onReceived(value.byteLength);
-        if (buffered >= a.bufferBytes) await flush();
+    const pump = pumpBody(res, ctl.signal, (value) => {
+      lastByteAt = Date.now();
+      if (got + value.byteLength > expect) {
+        throw new FetchFailure('overrun', `origin sent more than the ${expect} bytes requested`, true);
       }
-    } finally {
-      res.destroy();
-    }
+      got += value.byteLength;
+      a.onReceived(value.byteLength);
+      return writer.push(value);
+    });
+    resume = () => (writer.failed ? ctl.abort(new Error('write failed')) : pump.resume());
+    // A body read to its end leaves the socket to the keep-alive pool for the next piece.
+    await pump.done;
   } catch (err) {
     failure = err;
   } finally {
     clearInterval(watchdog);
     a.signal.removeEventListener('abort', onParentAbort);
   }
-  // Keep what arrived even when the transfer failed: it is the resume point.
-  await flush();
-  await flush();
+  // Keep what arrived even when the transfer failed: it is the resume point. A write error
+  // (disk full) outranks the network failure it caused.
+  await writer.drain();
   if (failure) {
     if (a.signal.aborted) throw a.signal.reason ?? failure;
     if (failure instanceof FetchFailure) throw failure;

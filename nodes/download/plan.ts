@@ -23,6 +23,21 @@ export function planSegments(total: number, wanted: number, minSegmentBytes = MI
   return out;
 }
 
+/** Ranged downloads fetch pieces of about this size, a few connections at a time, in file order. */
+export const PIECE_BYTES = 16 << 20;
+
+/**
+ * Splits `total` into pieces fetched `connections` at a time in file order. Few big segments
+ * (one per connection) would leave the sha256 frontier stuck behind the first segment until the
+ * very end, then hash the other 3/4 of the file serially after the last byte arrived (~0.1 s per
+ * 200 MB here); in-order pieces keep the written region contiguous so the hash keeps pace. Never
+ * fewer pieces than connections (small files still get parallel requests). Pure.
+ */
+export function planPieces(total: number, connections: number, pieceBytes = PIECE_BYTES): Segment[] {
+  const conns = Math.max(1, Math.floor(connections));
+  return planSegments(total, Math.max(conns, Math.ceil(total / pieceBytes)));
+}
+
 export interface FlushPolicy {
   /** bytes gathered in memory per segment before one write */
   bufferBytes: number;

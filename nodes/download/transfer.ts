@@ -1,6 +1,7 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { backoffMs, type BackoffPolicy } from './backoff';
 import { DownloadError } from './errors';
+import type { WriteFn } from './batch-writer';
 import { FetchFailure, fetchRange } from './fetch-range';
 import { flushPolicy, isComplete, type Segment } from './plan';
 import { statePath, writePartialState } from './partial-state';
@@ -25,6 +26,8 @@ export interface TransferArgs {
   /** mutated in place as bytes land; fresh (all done = 0) or resumed from the sidecar */
   segments: Segment[];
   ranged: boolean;
+  /** how many range requests run at once */
+  connections: number;
   fresh: boolean;
   tuning: Tuning;
   signal: AbortSignal;
@@ -69,7 +72,9 @@ async function runRanged(a: TransferArgs, fd: FileHandle, onFetched: (n: number)
   const total = a.total as number;
   if (a.fresh) await fd.truncate(total); // sparse: reserves the size, not the blocks
   const segs = a.segments;
-  const policy = flushPolicy(Math.max(...segs.map((s) => s.end - s.start)), segs.length);
+  const conns = Math.max(1, Math.min(a.connections, segs.length));
+  // Sized per connection's share: bounds what a kill loses (see flushPolicy) and keeps writes multi-MB.
+  const policy = flushPolicy(Math.ceil(total / conns), conns);
   const hasher = new SequentialHasher(fd, (p) => onDiskUntil(segs, p));
   const saver = new Saver(() => writePartialState(a.dest, { url: a.url, total, etag: a.etag, segments: segs }));
   const report = () => a.onProgress(sumDone(segs), total);
@@ -80,20 +85,27 @@ async function runRanged(a: TransferArgs, fd: FileHandle, onFetched: (n: number)
   const stop = () => attempt.abort(a.signal.reason);
   a.signal.addEventListener('abort', stop, { once: true });
   let firstError: unknown = null;
+  let next = 0;
+  // Each lane takes the next unfinished piece in file order, so the bytes on disk grow from the front.
+  const lane = async () => {
+    for (let seg = segs[next++]; seg && !attempt.signal.aborted; seg = segs[next++]) {
+      await runSegment(a, seg, true, attempt.signal, policy.bufferBytes, onFetched, async (at, chunks, len) => {
+        await writeAll(fd, chunks, at, len);
+        seg.done = at + len - seg.start;
+        hasher.written(at, chunks, len);
+        report();
+        sinceSave += len;
+        if (sinceSave >= policy.saveEveryBytes) {
+          sinceSave = 0;
+          void saver.save();
+        }
+      });
+    }
+  };
   try {
     await Promise.all(
-      segs.map((seg) =>
-        runSegment(a, seg, true, attempt.signal, policy.bufferBytes, onFetched, async (at, chunks, len) => {
-          await writeAll(fd, chunks, at, len);
-          seg.done = at + len - seg.start;
-          hasher.written(at, chunks, len);
-          report();
-          sinceSave += len;
-          if (sinceSave >= policy.saveEveryBytes) {
-            sinceSave = 0;
-            void saver.save();
-          }
-        }).catch((err) => {
+      Array.from({ length: conns }, () =>
+        lane().catch((err) => {
           // First failure stops the siblings; their abort errors are noise.
           firstError ??= err;
           attempt.abort(err);
@@ -131,8 +143,6 @@ async function runSingle(a: TransferArgs, fd: FileHandle, onFetched: (n: number)
   const total = seg.done;
   return { total, sha256: await hasher.digest(total) };
 }
-
-type WriteFn = (at: number, chunks: Uint8Array[], len: number) => Promise<void>;
 
 async function runSegment(
   a: TransferArgs,

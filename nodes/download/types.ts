@@ -10,7 +10,7 @@ export interface EnsureFileOptions {
   sha256?: string;
   /** expected size when known */
   bytes?: number;
-  /** parallel range segments (default 4; 1 when the origin lacks ranges or the file is small) */
+  /** parallel range requests (default 4), each taking the next ~16 MB piece in file order; 1 when the origin lacks ranges or the file is small */
   segments?: number;
   signal?: AbortSignal;
   /** at most every 250 ms, plus once at the end */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs } from '../../nodes/download/backoff';
-import { flushPolicy, planSegments } from '../../nodes/download/plan';
+import { flushPolicy, planPieces, planSegments, PIECE_BYTES } from '../../nodes/download/plan';
 import { resolveUrl } from '../../nodes/download/resolve-url';
 import { parseRange } from '../../scripts/demo-origin';
 
@@ -39,6 +39,22 @@ describe('planSegments', () => {
   ])('%s', (_name, total, wanted, want) => {
     expect(planSegments(total, wanted).map((s) => [s.start, s.end])).toEqual(want);
     expect(planSegments(total, wanted).every((s) => s.done === 0)).toBe(true);
+  });
+});
+
+describe('planPieces', () => {
+  const MB = 1 << 20;
+  it('cuts big files into ~16 MB pieces in file order, covering every byte once', () => {
+    const total = 200 * MB + 7;
+    const p = planPieces(total, 4);
+    expect(p.length).toBe(Math.ceil(total / PIECE_BYTES));
+    expect(p[0].start).toBe(0);
+    expect(p.at(-1)!.end).toBe(total);
+    for (let i = 1; i < p.length; i++) expect(p[i].start).toBe(p[i - 1].end);
+  });
+  it('never plans fewer pieces than connections, so small files still go parallel', () => {
+    expect(planPieces(4 * MB, 4)).toEqual(planSegments(4 * MB, 4));
+    expect(planPieces(3 * MB, 3).length).toBe(3);
   });
 });
 
