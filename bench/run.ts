@@ -1,0 +1,94 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bootBenchStack } from './stack';
+import { overhead, overheadRow, relayRate, type OverheadResult } from './overhead';
+import { plannerScale, plannerRows } from './planner';
+import { downloadBench, downloadRows } from './download';
+import { coldStart, coldStartRows } from './cold-start';
+import { fmt } from './stats';
+
+/**
+ * `npm run bench [-- --quick]`: every figure against the real stack (local
+ * workerd, real agent process) beside a direct baseline in the same run.
+ * Writes bench/results.json and bench/RESULTS.md. The last line is the
+ * machine-readable summary scripts grep for.
+ */
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const want = (name: string) => !only || only.includes(name);
+const here = path.dirname(new URL(import.meta.url).pathname);
+
+const sections: string[] = [];
+const json: Record<string, unknown> = { quick, started: new Date().toISOString() };
+let ttft: OverheadResult | undefined;
+
+if (want('overhead')) {
+  const stack = await bootBenchStack();
+  try {
+    const rounds = quick ? 60 : 400;
+    const results: OverheadResult[] = [];
+    ttft = await overhead('B2 stream TTFT, 20 chunks', stack.direct, stack.edge, { stream: true, rounds, warmup: 20, concurrency: 1, chunks: 20 });
+    results.push(ttft);
+    results.push(await overhead('B1 non-streaming', stack.direct, stack.edge, { stream: false, rounds, warmup: 20, concurrency: 1, chunks: 20 }));
+    results.push(await overhead('B1 non-streaming', stack.direct, stack.edge, { stream: false, rounds: quick ? 10 : 40, warmup: 3, concurrency: 32, chunks: 20 }));
+    if (!quick) results.push(await overhead('B2 stream TTFT, 20 chunks', stack.direct, stack.edge, { stream: true, rounds: 20, warmup: 3, concurrency: 64, chunks: 20 }));
+    const long = quick ? 20_000 : 100_000;
+    const directRate = await relayRate(stack.direct, long);
+    const edgeRate = await relayRate(stack.edge, long);
+    json.overhead = results;
+    json.relay = { chunks: long, directPerS: directRate, edgePerS: edgeRate };
+    sections.push([
+      '## B1/B2 gateway overhead (instant engine)',
+      '',
+      'Times in ms, p50 / p99. "added" is the paired difference edge − direct per round. TTFT = time to the first SSE data event; non-streaming = time to the full body.',
+      '',
+      '| benchmark | concurrency | rounds | direct | edge | added | inter-chunk gap added | identical content |',
+      '|---|---|---|---|---|---|---|---|',
+      ...results.map(overheadRow),
+      '',
+      `Relay, one stream of ${long} chunks through one node link: **${Math.round(edgeRate)} chunks/s** through the edge vs ${Math.round(directRate)} chunks/s direct.`,
+    ].join('\n'));
+  } finally {
+    await stack.stop();
+  }
+}
+
+if (want('cold')) {
+  const r = await coldStart(quick);
+  json.coldStart = r;
+  sections.push(coldStartRows(r));
+}
+
+if (want('download')) {
+  const r = await downloadBench(quick);
+  json.download = r;
+  sections.push(downloadRows(r));
+}
+
+if (want('planner')) {
+  const r = plannerScale(quick);
+  json.planner = r;
+  sections.push(plannerRows(r));
+}
+
+const commit = safe(() => execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim(), 'unknown');
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
+json.commit = commit;
+json.machine = machine;
+const md = [`# Benchmark results`, '', `Commit \`${commit}\`, ${new Date().toISOString()}, ${quick ? 'quick' : 'full'} run.`, '', `Machine: ${machine}.`, '', `Reproduce: \`npm run bench${quick ? ' -- --quick' : ''}\`.`, '', ...sections.flatMap((s) => [s, ''])].join('\n');
+mkdirSync(here, { recursive: true });
+writeFileSync(path.join(here, quick ? 'results-quick.json' : 'results.json'), JSON.stringify(json, null, 2));
+if (!quick && !only) writeFileSync(path.join(here, 'RESULTS.md'), md);
+console.log(md);
+if (ttft) console.log(`added ttft p50 ms: ${fmt(ttft.added.p50)} p99 ms: ${fmt(ttft.added.p99)}`);
+process.exit(0);
+
+function safe<T>(f: () => T, fallback: T): T {
+  try {
+    return f();
+  } catch {
+    return fallback;
+  }
+}
