@@ -5,8 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDemoModels } from './make-demo-models';
 import { startDemoOrigin } from './demo-origin';
+import { startEdge } from './edge';
 
-// wrangler reads these at import time: no metrics, no network look-ups for request.cf.
+// wrangler reads these: no metrics, no network look-ups for request.cf.
 process.env.WRANGLER_SEND_METRICS = 'false';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 
@@ -19,6 +20,10 @@ export interface AgentSpec {
   region?: string;
   modelsDir?: string;
   env?: Record<string, string>;
+  /** This node's own key (from POST /admin/v1/nodes) instead of the fleet key. */
+  nodeKey?: string;
+  /** A credentials file written by `porten login`: the agent takes its id and key from it. */
+  credentials?: string;
 }
 
 export interface StackOptions {
@@ -55,9 +60,8 @@ export function newSecret(prefix: string): string {
 
 /**
  * Brings up the whole local stack: demo models, the demo weights origin, the
- * edge Worker on local workerd (no wrangler-dev CLI, no inspector: its
- * devtools proxy leaks descriptors under load) and node agents as real
- * processes. `stop()` leaves no process behind.
+ * edge Worker bundled as for deploy and run on local workerd (see edge.ts), and
+ * node agents as real processes. `stop()` leaves no process behind.
  */
 export async function startStack(opts: StackOptions) {
   const apiKey = opts.apiKey ?? newSecret('sk-porten-');
@@ -69,36 +73,24 @@ export async function startStack(opts: StackOptions) {
   await ensureDemoModels(modelsDir);
   const origin = await startDemoOrigin({ dir: modelsDir, rateMbps: opts.originRateMbps });
 
-  const { unstable_startWorker } = await import('wrangler');
-  const plain = (value: string) => ({ type: 'plain_text' as const, value });
-  const bindings: Record<string, { type: 'plain_text'; value: string }> = {
-    PORTEN_API_KEY: plain(apiKey),
-    PORTEN_ADMIN_TOKEN: plain(adminToken),
-    PORTEN_NODE_KEY: plain(nodeKey),
-    PORTEN_DEMO_ORIGIN: plain(origin.url),
+  const bindings: Record<string, string> = {
+    PORTEN_API_KEY: apiKey,
+    PORTEN_ADMIN_TOKEN: adminToken,
+    PORTEN_NODE_KEY: nodeKey,
+    PORTEN_DEMO_ORIGIN: origin.url,
+    ...opts.vars,
   };
-  for (const [k, v] of Object.entries(opts.vars ?? {})) bindings[k] = plain(v);
-  const worker = await unstable_startWorker({
-    config: path.join(ROOT, 'wrangler.toml'),
-    bindings,
-    dev: {
-      server: { hostname: '127.0.0.1', port: opts.port ?? 0 },
-      inspector: false,
-      persist: opts.persistDir === undefined || opts.persistDir === false ? false : opts.persistDir,
-      logLevel: 'warn',
-      watch: false,
-      liveReload: false,
-    },
-  });
-  await worker.ready;
-  const url = (await worker.url).origin;
+  const worker = await startEdge({ root: ROOT, port: opts.port ?? 0, persistDir: opts.persistDir ?? false, bindings });
+  const url = worker.url;
 
   const agents: AgentProcess[] = [];
 
   function startAgent(spec: AgentSpec): AgentProcess {
     const dir = spec.modelsDir ?? path.join(opts.workDir, spec.nodeId);
     mkdirSync(dir, { recursive: true });
-    const args = [path.join(ROOT, 'nodes', 'bin', 'porten.js'), 'run', '--edge', url, '--node-id', spec.nodeId, '--node-key', nodeKey, '--models-dir', dir];
+    // A spec with `credentials` runs as an enrolled node (id and key from the file); else the fleet key or the spec's own key.
+    const identity = spec.credentials ? ['--credentials', spec.credentials] : ['--node-id', spec.nodeId, '--node-key', spec.nodeKey ?? nodeKey];
+    const args = [path.join(ROOT, 'nodes', 'bin', 'porten.js'), 'run', '--edge', url, ...identity, '--models-dir', dir];
     if (spec.budgetMb !== undefined) args.push('--budget-mb', String(spec.budgetMb));
     if (spec.maxConcurrency !== undefined) args.push('--max-concurrency', String(spec.maxConcurrency));
     if (spec.region) args.push('--region', spec.region);

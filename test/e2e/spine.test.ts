@@ -110,6 +110,8 @@ describe('misbehaving nodes', () => {
 describe('faults', () => {
   it('ends a stream with an in-band error when the agent is killed mid-stream, then serves again after restart', async () => {
     const agent = stack.agents.find((a) => a.spec.nodeId === 'node-a')!;
+    // Warm first, so the stream below is generating (not warming) when the agent dies.
+    await openai.chat.completions.create({ model: 'demo-large', messages: [{ role: 'user', content: 'warm up' }], max_tokens: 2 });
     const res = await fetch(`${stack.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
