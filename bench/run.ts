@@ -8,6 +8,7 @@ import { plannerScale, plannerRows } from './planner';
 import { downloadBench, downloadRows } from './download';
 import { coldStart, coldStartRows } from './cold-start';
 import { fmt } from './stats';
+import { capacity, capacityRows } from './capacity';
 
 /**
  * `npm run bench [-- --quick]`: every figure against the real stack (local
@@ -53,6 +54,12 @@ if (want('overhead')) {
   } finally {
     await stack.stop();
   }
+}
+
+if (want('capacity')) {
+  const r = await capacity(quick);
+  json.capacity = r;
+  sections.push(capacityRows(r));
 }
 
 if (want('cold')) {

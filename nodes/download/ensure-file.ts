@@ -78,7 +78,7 @@ export async function runJob(opts: EnsureFileOptions, progress: ProgressHub, sig
     ranged,
     connections,
     fresh: !state,
-    tuning: { stallMs: opts.stallMs ?? 30_000, retries: opts.retries ?? 8, backoff: opts.backoff ?? DEFAULT_BACKOFF },
+    tuning: { stallMs: opts.stallMs ?? 30_000, retries: opts.retries ?? 8, backoff: opts.backoff ?? DEFAULT_BACKOFF, rawHttp: opts.rawHttp },
     signal,
     onProgress: (done, tot) => progress.update(done, tot),
   });

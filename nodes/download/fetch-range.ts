@@ -1,6 +1,6 @@
-import type { IncomingMessage } from 'node:http';
 import { BatchWriter, pumpBody, type WriteFn } from './batch-writer';
 import { httpGet } from './http-get';
+import { BodyEndedEarly, BufferPool, RawFallback, rawGet } from './raw-http';
 
 /** Why one HTTP transfer stopped early. `retryable` says whether trying again can help. */
 export class FetchFailure extends Error {
@@ -29,6 +29,10 @@ export interface FetchRangeArgs {
   /** persists `len` bytes at file offset `at`; called in order, never two at once */
   write: WriteFn;
   onReceived(bytes: number): void;
+  /** false: always use node:http (default: the raw client for plain http://) */
+  rawHttp?: boolean;
+  /** read buffers shared by the pieces of one transfer (raw client only) */
+  pool?: BufferPool;
 }
 
 /**
@@ -37,6 +41,8 @@ export interface FetchRangeArgs {
  * it throws, so a retry resumes where this one stopped. Resolves only when the whole range arrived
  * (or, with `end: null`, when the body ended); a short body, a stall, a reset or an ignored Range
  * all throw FetchFailure. An abort of `signal` rethrows the abort as is.
+ * Plain http:// goes through the copy-free raw client unless `rawHttp` is false; https://, redirects
+ * and unusual responses go through node:http.
  */
 export async function fetchRange(a: FetchRangeArgs): Promise<number> {
   const ctl = new AbortController();
@@ -56,40 +62,57 @@ export async function fetchRange(a: FetchRangeArgs): Promise<number> {
 
   const expect = a.end === null ? Infinity : a.end - a.start;
   let got = 0;
-  let resume = () => {};
-  const writer = new BatchWriter(a.start, a.bufferBytes, a.write, () => resume());
+  // A write error (disk full) outranks the network failure it caused; it is rethrown as is.
+  let writeFailure: unknown = null;
+  const write: WriteFn = (at, chunks, len) =>
+    a.write(at, chunks, len).catch((err) => {
+      writeFailure ??= err;
+      throw err;
+    });
+  const onBody = (n: number) => {
+    lastByteAt = Date.now();
+    if (got + n > expect) throw new FetchFailure('overrun', `origin sent more than the ${expect} bytes requested`, true);
+    got += n;
+    a.onReceived(n);
+  };
 
   let failure: unknown = null;
   try {
     const headers: Record<string, string> = { ...a.headers };
     if (a.ranged) headers.range = a.end === null ? `bytes=${a.start}-` : `bytes=${a.start}-${a.end - 1}`;
-    const res = await httpGet(a.url, headers, ctl.signal);
-    checkStatus(res, a);
-    const pump = pumpBody(res, ctl.signal, (value) => {
-      lastByteAt = Date.now();
-      if (got + value.byteLength > expect) {
-        throw new FetchFailure('overrun', `origin sent more than the ${expect} bytes requested`, true);
-      }
-      got += value.byteLength;
-      a.onReceived(value.byteLength);
-      return writer.push(value);
-    });
-    resume = () => (writer.failed ? ctl.abort(new Error('write failed')) : pump.resume());
-    // A body read to its end leaves the socket to the keep-alive pool for the next piece.
-    await pump.done;
+    const url = new URL(a.url);
+    let raw = a.rawHttp !== false && url.protocol === 'http:';
+    if (raw) {
+      let at = a.start;
+      await rawGet({
+        url,
+        headers,
+        signal: ctl.signal,
+        bufferBytes: a.bufferBytes,
+        pool: a.pool ?? new BufferPool(0),
+        onHead: (h) => checkStatus(h.status, h.headers['content-range'], a),
+        onBody,
+        write: (parts, len) => write((at += len) - len, parts, len),
+      }).catch((err) => {
+        if (!(err instanceof RawFallback)) throw err;
+        raw = false; // a redirect or something unusual: node:http handles it from scratch
+      });
+    }
+    if (!raw) await viaNodeHttp(a, headers, ctl.signal, write, onBody);
   } catch (err) {
     failure = err;
   } finally {
     clearInterval(watchdog);
     a.signal.removeEventListener('abort', onParentAbort);
   }
-  // Keep what arrived even when the transfer failed: it is the resume point. A write error
-  // (disk full) outranks the network failure it caused.
-  await writer.drain();
   if (failure) {
+    if (writeFailure) throw writeFailure;
     if (a.signal.aborted) throw a.signal.reason ?? failure;
     if (failure instanceof FetchFailure) throw failure;
     if (stalled) throw new FetchFailure('stall', `no bytes for ${a.stallMs} ms`, true, { cause: failure });
+    if (failure instanceof BodyEndedEarly && a.end !== null) {
+      throw new FetchFailure('short', `body ended after ${got} of ${expect} bytes (connection closed)`, true, { cause: failure });
+    }
     const cause = (failure as { cause?: { code?: string; message?: string } }).cause;
     const detail = cause?.code ?? cause?.message ?? '';
     throw new FetchFailure('network', `${(failure as Error).message ?? failure}${detail ? ` (${detail})` : ''}`, true, { cause: failure });
@@ -100,22 +123,47 @@ export async function fetchRange(a: FetchRangeArgs): Promise<number> {
   return got;
 }
 
-function checkStatus(res: IncomingMessage, a: FetchRangeArgs): void {
-  const status = res.statusCode ?? 0;
+/** The node:http path: 64 KB chunks gathered into batches. Rethrows a write error before the network one. */
+async function viaNodeHttp(a: FetchRangeArgs, headers: Record<string, string>, signal: AbortSignal, write: WriteFn, onBody: (n: number) => void): Promise<void> {
+  let resume = () => {};
+  const writer = new BatchWriter(a.start, a.bufferBytes, write, () => resume());
+  let failure: unknown = null;
+  try {
+    const res = await httpGet(a.url, headers, signal);
+    try {
+      checkStatus(res.statusCode ?? 0, res.headers['content-range'], a);
+    } catch (err) {
+      res.destroy();
+      throw err;
+    }
+    const pump = pumpBody(res, signal, (value) => {
+      onBody(value.byteLength);
+      return writer.push(value);
+    });
+    resume = () => (writer.failed ? void res.destroy(new Error('write failed')) : pump.resume());
+    // A body read to its end leaves the socket to the keep-alive pool for the next piece.
+    await pump.done;
+  } catch (err) {
+    failure = err;
+  }
+  // Keep what arrived even when the transfer failed: it is the resume point. A write error
+  // (disk full) outranks the network failure it caused.
+  await writer.drain();
+  if (failure) throw failure;
+}
+
+function checkStatus(status: number, contentRange: string | undefined, a: FetchRangeArgs): void {
   if (a.ranged && status === 200) {
-    res.destroy();
     throw new FetchFailure('range-ignored', 'origin ignored Range (answered 200)', false);
   }
   if (status === 206) {
-    const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
+    const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange ?? '');
     if (!m || Number(m[1]) !== a.start) {
-      res.destroy();
-      throw new FetchFailure('http', `origin answered an unexpected Content-Range ${res.headers['content-range']}`, true);
+      throw new FetchFailure('http', `origin answered an unexpected Content-Range ${contentRange}`, true);
     }
     return;
   }
   if (status === 200 && !a.ranged) return;
-  res.destroy();
   // 408/429/5xx are the origin's momentary trouble; other 4xx (404, 401, 416) will not fix themselves.
   const retryable = status === 408 || status === 429 || status >= 500;
   throw new FetchFailure('http', `origin answered HTTP ${status}`, retryable);

@@ -15,6 +15,9 @@ export class SequentialHasher {
   private pos = 0;
   private chase: Promise<void> | null = null;
   private failure: unknown = null;
+  // One read-back buffer per hasher: catch-ups never overlap (one chase at a time, digest waits for
+  // it), and a fresh 4 MB per catch-up was external memory the GC had to chase during downloads.
+  private readBuf: Buffer | null = null;
 
   /** `onDiskUntil(p)`: end of the bytes already written contiguously from offset p (p itself if none). */
   constructor(
@@ -48,7 +51,7 @@ export class SequentialHasher {
   }
 
   private async catchUp(limit = Infinity): Promise<void> {
-    const buf = Buffer.allocUnsafe(READ_BYTES);
+    const buf = (this.readBuf ??= Buffer.allocUnsafe(READ_BYTES));
     for (;;) {
       const until = Math.min(limit, this.onDiskUntil(this.pos));
       if (until <= this.pos) return;

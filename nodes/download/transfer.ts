@@ -3,6 +3,7 @@ import { backoffMs, type BackoffPolicy } from './backoff';
 import { DownloadError } from './errors';
 import type { WriteFn } from './batch-writer';
 import { FetchFailure, fetchRange } from './fetch-range';
+import { BufferPool } from './raw-http';
 import { flushPolicy, isComplete, type Segment } from './plan';
 import { statePath, writePartialState } from './partial-state';
 import { SequentialHasher } from './sequential-hasher';
@@ -12,6 +13,8 @@ export interface Tuning {
   /** retries per segment without progress */
   retries: number;
   backoff: BackoffPolicy;
+  /** false: node:http for plain http:// too (default: the raw client) */
+  rawHttp?: boolean;
 }
 
 export interface TransferArgs {
@@ -32,6 +35,8 @@ export interface TransferArgs {
   tuning: Tuning;
   signal: AbortSignal;
   onProgress(doneBytes: number, totalBytes: number): void;
+  /** the raw client's read buffers, shared by all pieces (set by transfer; callers leave it out) */
+  pool?: BufferPool;
 }
 
 export interface TransferResult {
@@ -46,7 +51,9 @@ export interface TransferResult {
  * Persists segment progress every few MB so a kill loses less than a segment. Returns the size and
  * sha256 of what landed on disk; it does not judge them (the caller verifies).
  */
-export async function transfer(a: TransferArgs): Promise<TransferResult> {
+export async function transfer(args: TransferArgs): Promise<TransferResult> {
+  // Two read buffers per connection, handed from piece to piece rather than reallocated (GC).
+  const a: TransferArgs = { ...args, pool: new BufferPool(2 * Math.max(1, args.connections)) };
   const fd = await open(a.partialFile, a.fresh ? 'w+' : 'r+');
   try {
     let fetched = 0;
@@ -172,6 +179,8 @@ async function runSegment(
         signal,
         write,
         onReceived: onFetched,
+        rawHttp: a.tuning.rawHttp,
+        pool: a.pool,
       });
       if (!ranged) return;
     } catch (err) {

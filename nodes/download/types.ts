@@ -23,6 +23,8 @@ export interface EnsureFileOptions {
   retries?: number;
   /** tuning: retry delays (default 250 ms doubling, capped at 10 s, jittered) */
   backoff?: BackoffPolicy;
+  /** plain http:// through the copy-free raw HTTP/1.1 client (default true); false forces node:http */
+  rawHttp?: boolean;
 }
 
 export interface EnsureFileResult {
