@@ -13,6 +13,7 @@ export default defineConfig({
         },
       },
       'test/worker/vitest.config.ts',
+      'test/browser/vitest.config.ts',
       {
         test: {
           name: 'e2e',

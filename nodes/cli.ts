@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { HELP, parseConfig } from './agent/config';
+import { readCredentials } from './agent/credentials';
 import { createLogger } from './agent/log';
 import { detectBudget } from './agent/memory';
 import { systemProbes } from './agent/memory-probes';
@@ -8,7 +9,7 @@ import { killAllEngines } from './engines/children';
 /** `porten` entry point. Exit codes: 0 clean stop, 1 runtime failure or final close, 2 bad configuration. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const log = createLogger('agent');
-  const parsed = parseConfig(env, argv, { hostname: os.hostname(), homedir: os.homedir() });
+  const parsed = parseConfig(env, argv, { hostname: os.hostname(), homedir: os.homedir(), credentials: readCredentials });
   if (!parsed.ok) {
     process.stderr.write(`porten: ${parsed.error}\n`);
     return 2;
@@ -17,6 +18,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   if (config.command === 'help') {
     process.stdout.write(HELP);
     return 0;
+  }
+  if (config.command === 'login') {
+    const { login } = await import('./agent/login');
+    return login({ edgeUrl: config.edgeUrl, credentialsPath: config.credentialsPath, hostname: os.hostname(), out: (line) => process.stdout.write(`${line}\n`) });
   }
 
   // Loaded only for `run`, so `--help` and config errors answer without the engine and downloader code.

@@ -5,6 +5,7 @@ import { openaiRoutes } from './routes/openai';
 import { agentRoutes } from './routes/agent';
 import { publicRoutes } from './routes/public';
 import { adminRoutes } from './routes/admin';
+import { liveRoutes } from './routes/live';
 
 /** The edge's HTTP surface. Every error leaves through `onError` in OpenAI's shape. */
 export function createApp() {
@@ -13,6 +14,8 @@ export function createApp() {
   app.route('/v1', openaiRoutes);
   app.route('/public/v1', publicRoutes);
   app.route('/agent/v1', agentRoutes);
+  // Before adminRoutes: the live socket is authorised by a ticket, not the bearer header browsers cannot send.
+  app.route('/admin/v1', liveRoutes);
   app.route('/admin/v1', adminRoutes);
   app.notFound((c) => errorResponse(new ApiError('not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`)));
   app.onError((err, c) => {

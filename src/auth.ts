@@ -1,4 +1,32 @@
-import { ApiError } from './errors';
+import type { MiddlewareHandler } from 'hono';
+import type { Env } from './env';
+import { ApiError, toApiError } from './errors';
+import { hubStub } from './link/stubs';
+import { API_KEY_PREFIX, hashSecret } from './tenancy/keys';
+
+/** Who a /v1 request is: `keyHash` for a managed key; unset for the bootstrap PORTEN_API_KEY (unrestricted). */
+export type AuthVariables = { keyHash?: string };
+
+/**
+ * Authenticates /v1 callers. The bootstrap key is compared in constant time;
+ * a managed key is hashed here and checked by the Hub: inside `Hub.acquire`
+ * for inference (no extra round trip on the hot path), or with one `checkKey`
+ * call for everything else. Keys without the `sk-porten-` prefix are refused
+ * without asking the Hub.
+ */
+export const apiKeyAuth: MiddlewareHandler<{ Bindings: Env; Variables: AuthVariables }> = async (c, next) => {
+  const token = bearer(c.req.raw);
+  if (!token) throw new ApiError('invalid_api_key', "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.");
+  if (c.env.PORTEN_API_KEY && safeEqual(token, c.env.PORTEN_API_KEY)) return next();
+  if (!token.startsWith(API_KEY_PREFIX)) throw new ApiError('invalid_api_key', 'Incorrect API key provided.');
+  const keyHash = await hashSecret(token);
+  if (c.req.method !== 'POST') {
+    const r = await hubStub(c.env).checkKey(keyHash);
+    if (!r.ok) throw toApiError(r);
+  }
+  c.set('keyHash', keyHash);
+  return next();
+};
 
 /** Constant-time string comparison, so a key's prefix cannot be guessed byte by byte from timing. */
 export function safeEqual(a: string, b: string): boolean {

@@ -11,4 +11,6 @@ export interface Env {
   PORTEN_DEMO_ORIGIN?: string;
   PORTEN_WARMUP_BUDGET_S?: string;
   PORTEN_DEMAND_WINDOW_S?: string;
+  /** Seconds between an enrolling agent's polls (RFC 8628 `interval`); default 5. */
+  PORTEN_ENROLL_INTERVAL_S?: string;
 }

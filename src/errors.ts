@@ -18,6 +18,12 @@ export const ERROR_CODES = {
   model_warming: { status: 503, type: 'server_error' },
   no_available_node: { status: 503, type: 'server_error' },
   admin_disabled: { status: 503, type: 'server_error' },
+  forbidden: { status: 403, type: 'permission_error' },
+  // RFC 8628 token-endpoint errors, rendered in OpenAI's shape with `code` = the RFC name.
+  authorization_pending: { status: 400, type: 'invalid_request_error' },
+  slow_down: { status: 400, type: 'invalid_request_error' },
+  access_denied: { status: 400, type: 'invalid_request_error' },
+  expired_token: { status: 400, type: 'invalid_request_error' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

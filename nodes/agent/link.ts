@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import {
-  EdgeToNodeSchema, isFinalClose, parseFrame, type EdgeToNode, type NodeToEdge,
+  CloseCode, EdgeToNodeSchema, MAX_FRAME_BYTES, isFinalClose, parseFrame, type EdgeToNode, type NodeToEdge,
 } from '../../src/protocol';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import type { Logger } from './log';
@@ -40,6 +40,8 @@ export class Link {
   private heartbeat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** HTTP status of an upgrade refusal that ends the link for good. */
+  private refused: number | undefined;
 
   constructor(private readonly o: LinkOptions) {}
 
@@ -85,6 +87,8 @@ export class Link {
     const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${this.o.nodeKey}`, 'x-porten-node-id': this.o.nodeId },
       handshakeTimeout: 15_000,
+      // The edge must not send more either: ws closes an oversized frame with 1009 instead of buffering it.
+      maxPayload: MAX_FRAME_BYTES,
       // Compression would run every small token frame through zlib's thread pool: latency and CPU for
       // a link that is rarely bandwidth-bound.
       perMessageDeflate: false,
@@ -101,6 +105,8 @@ export class Link {
     // Upgrade refusals (401 and the like) surface here; 'close' follows with 1006.
     ws.on('unexpected-response', (_req, res) => {
       this.o.log.warn('edge refused the socket', { status: res.statusCode });
+      // A refused key (401: unknown or revoked) or identity (403) will not start working by retrying: stop as on a final close.
+      if (res.statusCode === 401 || res.statusCode === 403) this.refused = res.statusCode;
       ws.terminate();
     });
     ws.on('error', (err) => this.o.log.warn('socket error', { error: err.message }));
@@ -136,9 +142,10 @@ export class Link {
     this.ws = undefined;
     this.o.onDisconnect();
     if (this.stopped) return;
-    if (isFinalClose(code)) {
+    if (isFinalClose(code) || this.refused !== undefined) {
       this.stopped = true;
-      this.o.onFinal(code, reason);
+      if (this.refused !== undefined) this.o.onFinal(CloseCode.unauthorized, `the edge refused this node's key or id (HTTP ${this.refused})`);
+      else this.o.onFinal(code, reason);
       return;
     }
     const delay = backoffDelay(this.attempt++, this.o.backoff ?? DEFAULT_BACKOFF);

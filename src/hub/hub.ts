@@ -9,16 +9,30 @@ import { DEMAND_RETENTION_MS, minuteOf } from '../planner/demand';
 import { seedCatalog, type CatalogEntry } from './catalog';
 import { applyActions } from './effects';
 import { LiveCounters } from './live';
+import { LiveFeed } from './live-feed';
 import { plannerState } from './planner-state';
 import { HubStore, type DecisionRow, type ModelRow } from './store';
 import { ModelWaiters } from './waiters';
 import { warmingView, type WarmingView } from './warming';
 import { modelView, nodeView, type ModelView, type NodeView } from './views';
+import { Tenancy, type Admission } from './tenancy';
+import { TenancyStore } from './tenancy-store';
+import { defaultRecord, describeScope, excludedBy, restricts, type NodeRecord } from '../tenancy/eligibility';
+import type { Usage } from '../protocol';
+import type { Approve, CreateKey, CreateNode, PatchNode, UsageQuery } from '../tenancy/schemas';
 
 export interface AcquireRequest {
   model: string;
   needs: string[];
   budgetMs: number;
+  /** SHA-256 of a managed API key; absent for the bootstrap key (unrestricted). */
+  keyHash?: string;
+}
+export type Outcome = 'ok' | 'error' | 'cancelled';
+/** Which nodes a request may use; `restrictions` is what the planner sees (undefined: any node). */
+interface Eligibility {
+  allowed: (nodeId: string) => boolean;
+  restrictions?: { nodes: string[] };
 }
 export type Lease = { ok: true; leaseId: string; nodeId: string; model: string };
 export type AcquireResult = Lease | Failure;
@@ -38,11 +52,14 @@ interface Progress {
  */
 export class Hub extends DurableObject<Env> {
   private readonly store: HubStore;
+  /** Keys, node records, enrollments and the usage ledger (see src/tenancy). */
+  readonly tenancy: Tenancy;
   private readonly waiters = new ModelWaiters();
   private readonly live = new LiveCounters();
+  /** Change notices for dashboards; it sees every store write through `watch`. */
+  private readonly feed = new LiveFeed(this.ctx);
   private readonly progress = new Map<string, Progress>();
   private readonly config: PlannerConfig;
-  private leaseSeq = 0;
   /** Recent swaps for the planner's anti-ping-pong rule; losing them on eviction only relaxes it. */
   private swaps: RecentEviction[] = [];
   private planning: Promise<void> | null = null;
@@ -50,7 +67,9 @@ export class Hub extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.store = new HubStore(ctx.storage.sql);
+    this.store = this.feed.watch(new HubStore(ctx.storage.sql));
+    const intervalS = Number(env.PORTEN_ENROLL_INTERVAL_S ?? 5);
+    this.tenancy = new Tenancy(this.feed.watch(new TenancyStore(ctx.storage.sql)), Number.isInteger(intervalS) && intervalS >= 1 && intervalS <= 60 ? intervalS : 5);
     const windowS = Number(env.PORTEN_DEMAND_WINDOW_S ?? 600);
     this.config = plannerConfig({
       demandWindowMs: Math.round((Number.isFinite(windowS) && windowS > 0 ? windowS : 600) * 1000),
@@ -93,9 +112,45 @@ export class Hub extends DurableObject<Env> {
     return this.store.setModelEnabled(id, enabled);
   }
 
-  listNodes(): NodeView[] {
+  listNodes(): Array<NodeView & { inflight: number }> {
     const replicas = this.store.replicas();
-    return this.store.nodes().map((n) => nodeView(n, replicas.filter((r) => r.node_id === n.id)));
+    return this.store.nodes().map((n) => {
+      const view = nodeView(n, replicas.filter((r) => r.node_id === n.id));
+      // In-flight counts live in memory (LiveCounters), not in SQLite, so they are added here.
+      const models = view.models.map((m) => ({ ...m, inflight: this.live.load(`${n.id}|${m.model}`) }));
+      return { ...view, models, inflight: models.reduce((sum, m) => sum + m.inflight, 0), ...recordFields(this.tenancy.record(n.id)) };
+    }).concat(this.preIssuedNodes());
+  }
+
+  /** Nodes the operator registered (a key issued, or revoked) that have never connected. */
+  private preIssuedNodes() {
+    const connected = new Set(this.store.nodes().map((n) => n.id));
+    return [...this.tenancy.records().values()].filter((r) => !connected.has(r.id)).map((r) => ({
+      id: r.id, online: false, vram_budget_mb: 0, vram_used_mb: 0, max_concurrency: 0, agent_version: '', engines: [], last_seen: null,
+      models: [] as Array<NodeView['models'][number] & { inflight: number }>, inventory: [], inflight: 0, ...recordFields(r),
+    }));
+  }
+
+  /** Demand ledger rows of the last `minutes` minutes (the current one included), oldest first. */
+  demand(minutes: number): Array<{ model: string; minute: number; served: number; unmet: number }> {
+    return this.store.demandRows(minuteOf(Date.now()) - Math.max(1, Math.min(60, minutes)) + 1);
+  }
+
+  /** The dashboard's live WebSocket (`/admin/v1/live`, ticket checked by the Worker). */
+  async fetch(req: Request): Promise<Response> {
+    return this.feed.accept(req);
+  }
+
+  async webSocketMessage(): Promise<void> {
+    // Dashboards only listen; their pings are answered by the runtime's auto-response.
+  }
+
+  async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    this.feed.closed(ws, code);
+  }
+
+  async webSocketError(ws: WebSocket): Promise<void> {
+    this.feed.closed(ws);
   }
 
   decisions(limit = 100): DecisionRow[] {
@@ -118,6 +173,23 @@ export class Hub extends DurableObject<Env> {
    * Never throws: failures come back as a `Failure` with the client's error code.
    */
   async acquire(req: AcquireRequest): Promise<AcquireResult> {
+    const admitted = this.tenancy.admit(req.keyHash, req.model, Date.now());
+    if (!admitted.ok) return admitted;
+    return this.acquireFor(req, admitted);
+  }
+
+  /**
+   * Ends a lease exactly once: frees its slot and closes its ledger row with
+   * the tokens the node reported (0 when it reported none: never invented).
+   * A second release of the same lease does nothing.
+   */
+  release(leaseId: string, usage?: Usage, outcome: Outcome = 'ok'): void {
+    const usageId = Number(leaseId.slice(leaseId.lastIndexOf('#') + 1));
+    if (!this.tenancy.end(usageId, usage, outcome, Date.now())) return;
+    this.releaseSlot(leaseId);
+  }
+
+  private async acquireFor(req: AcquireRequest, admitted: Admission): Promise<AcquireResult> {
     const model = this.store.model(req.model);
     if (!model || !model.enabled) return fail('model_not_found', `The model '${req.model}' does not exist or is not offered.`, { param: 'model' });
     const missing = req.needs.filter((n) => !model.capabilities.includes(n));
@@ -125,26 +197,46 @@ export class Hub extends DurableObject<Env> {
       return fail('capability_not_supported', `The model '${model.id}' does not support ${missing.join(', ')}.`, { param: 'model' });
     }
     const deadline = Date.now() + req.budgetMs;
+    const usageId = this.tenancy.begin(admitted.keyId, model.id, Date.now());
+    const result = await this.waitForLease(model, deadline, usageId, admitted);
+    if (!result.ok) this.tenancy.end(usageId, undefined, 'error', Date.now());
+    return result;
+  }
+
+  /** Which nodes this key may use, now; restricted keys pass the planner the matching online nodes. */
+  private eligibility(admitted: Admission): Eligibility {
+    const records = this.tenancy.records();
+    if (!restricts(admitted.scope)) return { allowed: (id) => !records.get(id)?.revoked };
+    const allowed = (id: string) => excludedBy(admitted.scope, records.get(id) ?? defaultRecord(id)) === null;
+    return { allowed, restrictions: { nodes: this.store.nodes().filter((n) => n.online && allowed(n.id)).map((n) => n.id) } };
+  }
+
+  private async waitForLease(model: ModelRow, deadline: number, usageId: number, admitted: Admission): Promise<AcquireResult> {
     let counted = false;
     for (;;) {
-      const lease = this.tryLease(model.id);
+      const elig = this.eligibility(admitted);
+      const lease = this.tryLease(model.id, elig, usageId);
       if (lease) {
         if (!counted) this.store.bumpDemand(model.id, minuteOf(Date.now()), 'served');
         return lease;
       }
-      const impossible = counted ? null : this.unplaceable(model);
+      // An empty node list would mean "anywhere" to the planner: fail instead of routing outside the key's scope.
+      if (elig.restrictions && elig.restrictions.nodes.length === 0) {
+        return fail('no_available_node', `No connected node matches this API key's restrictions (${describeScope(admitted.scope!)}).`, { retryAfterS: 10 });
+      }
+      const impossible = counted ? null : this.unplaceable(model, elig);
       if (impossible) return impossible;
       if (!counted) {
         this.store.bumpDemand(model.id, minuteOf(Date.now()), 'unmet');
         counted = true;
       }
       // Registered before planning so a ready report arriving meanwhile is not lost.
-      const waiter = this.waiters.wait(model.id, deadline - Date.now());
+      const waiter = this.waiters.wait(model.id, deadline - Date.now(), elig.restrictions);
       await this.replan();
       const event = await waiter.event;
       if (event.kind === 'failed') return fail('upstream_error', `Loading '${model.id}' failed: ${event.message}`);
       if (event.kind === 'timeout') {
-        if (this.readyReplicas(model.id).length) {
+        if (this.readyReplicas(model.id, elig.allowed).length) {
           return fail('no_available_node', `Every replica of '${model.id}' is at its concurrency limit; retry shortly.`, { retryAfterS: 1 });
         }
         const view = this.warming(model.id);
@@ -155,7 +247,7 @@ export class Hub extends DurableObject<Env> {
     }
   }
 
-  release(leaseId: string): void {
+  private releaseSlot(leaseId: string): void {
     const key = leaseId.slice(0, leaseId.lastIndexOf('#'));
     const [nodeId, model] = key.split('|');
     const now = Date.now();
@@ -167,9 +259,71 @@ export class Hub extends DurableObject<Env> {
     if (this.waiters.pending().length) void this.replan();
   }
 
+  // ------------------------------------------------------------ tenancy (src/hub/tenancy.ts; bodies parsed by the Worker)
+
+  checkKey(keyHash: string) {
+    return this.tenancy.checkKey(keyHash);
+  }
+
+  createKey(input: CreateKey) {
+    return this.tenancy.createKey(input, Date.now());
+  }
+
+  listKeys() {
+    return this.tenancy.listKeys();
+  }
+
+  revokeKey(id: string): boolean {
+    return this.tenancy.revokeKey(id, Date.now());
+  }
+
+  authNode(keyHash: string | null, claimed: string | null) {
+    return this.tenancy.authNode(keyHash, claimed);
+  }
+
+  createNode(input: CreateNode) {
+    return this.tenancy.createNode(input, Date.now());
+  }
+
+  patchNode(id: string, patch: PatchNode) {
+    return this.tenancy.patchNode(id, patch, this.store.node(id) !== null, Date.now());
+  }
+
+  /** Marks the node revoked (its key can never connect again) and forgets its replicas; the Worker then closes its socket. */
+  revokeNode(id: string): boolean {
+    const known = this.store.node(id) !== null || this.tenancy.records().has(id);
+    if (!known) return false;
+    this.tenancy.revokeNode(id, Date.now());
+    const node = this.store.node(id);
+    if (node?.conn_id) this.nodeGone(id, node.conn_id);
+    return true;
+  }
+
+  startEnrollment(hostname?: string) {
+    return this.tenancy.startEnrollment(hostname, Date.now());
+  }
+
+  pollEnrollment(deviceCode: string) {
+    return this.tenancy.pollEnrollment(deviceCode, Date.now());
+  }
+
+  listEnrollments() {
+    return this.tenancy.listEnrollments(Date.now());
+  }
+
+  decideEnrollment(userCode: string, decision: 'approve' | 'deny', approve: Approve | null) {
+    return this.tenancy.decideEnrollment(userCode, decision, approve, Date.now());
+  }
+
+  usage(query: UsageQuery) {
+    return this.tenancy.usage(query, Date.now());
+  }
+
   // ------------------------------------------------------------ node reports
 
-  nodeHello(hello: NodeHello, connId: string): void {
+  /** False (and nothing recorded) when the operator revoked this node: the NodeLink then closes its socket. */
+  nodeHello(hello: NodeHello, connId: string): boolean {
+    if (this.tenancy.record(hello.node_id).revoked) return false;
     const now = Date.now();
     this.store.upsertNode({
       id: hello.node_id,
@@ -185,6 +339,7 @@ export class Hub extends DurableObject<Env> {
     // New capacity: anything waiting may fit now.
     this.waiters.notifyAll({ kind: 'changed' });
     void this.scheduleTick();
+    return true;
   }
 
   nodeGone(nodeId: string, connId: string): void {
@@ -248,21 +403,21 @@ export class Hub extends DurableObject<Env> {
 
   // ------------------------------------------------------------ internals
 
-  private readyReplicas(modelId: string) {
-    const online = new Set(this.store.nodes().filter((n) => n.online).map((n) => n.id));
+  private readyReplicas(modelId: string, allowed: (nodeId: string) => boolean = () => true) {
+    const online = new Set(this.store.nodes().filter((n) => n.online && allowed(n.id)).map((n) => n.id));
     return this.store.replicas(modelId).filter((r) => r.phase === 'ready' && online.has(r.node_id));
   }
 
   /** A lease on the ready replica with the fewest requests in flight, if any has a free slot (else the request queues). */
-  private tryLease(modelId: string): Lease | null {
+  private tryLease(modelId: string, elig: Eligibility, usageId: number): Lease | null {
     const capacity = new Map(this.store.nodes().filter((n) => n.online).map((n) => [n.id, n.max_concurrency]));
-    const open = this.readyReplicas(modelId)
+    const open = this.readyReplicas(modelId, elig.allowed)
       .map((r) => ({ r, load: this.live.load(`${r.node_id}|${modelId}`) }))
       .filter((x) => x.load < (capacity.get(x.r.node_id) ?? 0))
       .sort((a, b) => a.load - b.load || a.r.node_id.localeCompare(b.r.node_id));
     if (open.length === 0) {
       const now = Date.now();
-      for (const r of this.readyReplicas(modelId)) this.live.saturated(`${r.node_id}|${modelId}`, now);
+      for (const r of this.readyReplicas(modelId, elig.allowed)) this.live.saturated(`${r.node_id}|${modelId}`, now);
       return null;
     }
     const pick = open[0].r;
@@ -270,12 +425,14 @@ export class Hub extends DurableObject<Env> {
     const now = Date.now();
     this.live.begin(key);
     this.store.touchReplica(pick.node_id, modelId, now);
-    return { ok: true, leaseId: `${key}#${++this.leaseSeq}`, nodeId: pick.node_id, model: modelId };
+    this.tenancy.leased(usageId, pick.node_id);
+    // The suffix is the ledger row, so release closes exactly that row.
+    return { ok: true, leaseId: `${key}#${usageId}`, nodeId: pick.node_id, model: modelId };
   }
 
   /** A failure when no online node could ever hold `model`, so the request fails now instead of at the budget. */
-  private unplaceable(model: ModelRow): Failure | null {
-    const online = this.store.nodes().filter((n) => n.online);
+  private unplaceable(model: ModelRow, elig: Eligibility): Failure | null {
+    const online = this.store.nodes().filter((n) => n.online && elig.allowed(n.id));
     if (online.length === 0) return fail('no_available_node', `Cannot load '${model.id}': no node is connected.`, { retryAfterS: 10 });
     const capable = online.filter((n) => n.engines.includes(model.engine));
     if (capable.length === 0) return fail('no_available_node', `Cannot load '${model.id}': no connected node runs the ${model.engine} engine.`, { retryAfterS: 10 });
@@ -339,4 +496,7 @@ export class Hub extends DurableObject<Env> {
   }
 }
 
-
+/** The operator's fields of a node, as `/admin/v1/nodes` shows them. */
+function recordFields(r: NodeRecord) {
+  return { region: r.region, trust: r.trust, owner: r.owner, revoked: r.revoked };
+}

@@ -26,6 +26,20 @@ const MIGRATIONS: string[] = [
      unmet INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (model_id, minute));
    CREATE TABLE decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, rule TEXT NOT NULL,
      outcome TEXT NOT NULL, model TEXT NOT NULL, node TEXT, reason TEXT NOT NULL);`,
+  // Tenancy (queries in tenancy-store.ts): secrets only as SHA-256 hashes; the usage ledger holds no content.
+  `CREATE TABLE api_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, prefix TEXT NOT NULL,
+     created INTEGER NOT NULL, revoked_at INTEGER, models TEXT, regions TEXT, owner TEXT, min_trust TEXT,
+     rpm INTEGER, tpm INTEGER, quota_tokens INTEGER, quota_period TEXT);
+   CREATE TABLE node_records (id TEXT PRIMARY KEY, key_hash TEXT UNIQUE, region TEXT NOT NULL, trust TEXT NOT NULL,
+     owner TEXT, created INTEGER NOT NULL, revoked_at INTEGER);
+   CREATE TABLE enrollments (user_code TEXT PRIMARY KEY, device_hash TEXT NOT NULL UNIQUE, created INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL, interval_s INTEGER NOT NULL, last_poll_at INTEGER, status TEXT NOT NULL,
+     claimed_at INTEGER, hostname TEXT, node_id TEXT, region TEXT, trust TEXT, owner TEXT);
+   CREATE TABLE usage (id INTEGER PRIMARY KEY AUTOINCREMENT, key_id TEXT NOT NULL, node_id TEXT, model TEXT NOT NULL,
+     prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,
+     started_at INTEGER NOT NULL, ended_at INTEGER, outcome TEXT);
+   CREATE INDEX usage_by_key ON usage (key_id, started_at);
+   CREATE INDEX usage_by_time ON usage (started_at);`,
 ];
 
 /** How many planner decisions the explanation log keeps. */
@@ -236,6 +250,12 @@ export class HubStore {
   demandSince(sinceMinute: number): Array<{ model: string; minute: number; served: number; unmet: number }> {
     this.sql.exec('DELETE FROM demand WHERE minute < ?', sinceMinute);
     return this.sql.exec<Row>('SELECT model_id AS model, minute, served, unmet FROM demand').toArray() as unknown as Array<{ model: string; minute: number; served: number; unmet: number }>;
+  }
+
+  /** Ledger rows from `sinceMinute` on, oldest first, without pruning (the dashboard's demand chart). */
+  demandRows(sinceMinute: number): Array<{ model: string; minute: number; served: number; unmet: number }> {
+    return this.sql.exec<Row>('SELECT model_id AS model, minute, served, unmet FROM demand WHERE minute >= ? ORDER BY minute, model_id', sinceMinute)
+      .toArray() as unknown as Array<{ model: string; minute: number; served: number; unmet: number }>;
   }
 
   appendDecisions(rows: Array<Omit<DecisionRow, 'seq'>>): void {

@@ -1,3 +1,5 @@
+import type { Restrictions } from '../planner/types';
+
 export type ModelEvent =
   | { kind: 'ready' }
   | { kind: 'failed'; code: string; message: string }
@@ -8,6 +10,8 @@ interface Waiter {
   resolve: (e: ModelEvent) => void;
   timer: ReturnType<typeof setTimeout>;
   since: number;
+  /** Nodes this request may use (an API key's scope); undefined: any. */
+  restrictions?: Restrictions;
 }
 
 /**
@@ -22,10 +26,10 @@ export class ModelWaiters {
    * and resolves with the next event for `model`, or `timeout` after `ms`.
    * `cancel` withdraws the waiter.
    */
-  wait(model: string, ms: number): { event: Promise<ModelEvent>; cancel: () => void } {
+  wait(model: string, ms: number, restrictions?: Restrictions): { event: Promise<ModelEvent>; cancel: () => void } {
     let waiter!: Waiter;
     const event = new Promise<ModelEvent>((resolve) => {
-      waiter = { resolve, since: Date.now(), timer: setTimeout(() => this.drop(model, waiter, { kind: 'timeout' }), Math.max(0, ms)) };
+      waiter = { resolve, since: Date.now(), restrictions, timer: setTimeout(() => this.drop(model, waiter, { kind: 'timeout' }), Math.max(0, ms)) };
     });
     const set = this.byModel.get(model) ?? new Set<Waiter>();
     this.byModel.set(model, set);
@@ -55,9 +59,19 @@ export class ModelWaiters {
     for (const model of [...this.byModel.keys()]) this.notify(model, event);
   }
 
-  /** Models with waiting requests: how many, and since when the oldest waits. */
-  pending(): Array<{ model: string; since: number; count: number }> {
-    return [...this.byModel].map(([model, set]) => ({ model, count: set.size, since: Math.min(...[...set].map((w) => w.since)) }));
+  /** Models with waiting requests: how many, since when the oldest waits, one entry per distinct restriction. */
+  pending(): Array<{ model: string; since: number; count: number; restrictions?: Restrictions }> {
+    const out = new Map<string, { model: string; since: number; count: number; restrictions?: Restrictions }>();
+    for (const [model, set] of this.byModel) {
+      for (const w of set) {
+        const key = `${model}\u0000${JSON.stringify(w.restrictions ?? null)}`;
+        const entry = out.get(key) ?? { model, since: w.since, count: 0, ...(w.restrictions ? { restrictions: w.restrictions } : {}) };
+        entry.count++;
+        entry.since = Math.min(entry.since, w.since);
+        out.set(key, entry);
+      }
+    }
+    return [...out.values()];
   }
 
   counts(): Map<string, number> {

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import type { Env } from '../env';
 import { errorBody } from '../errors';
 import {
-  CloseCode, NodeToEdgeSchema, PROTOCOL_VERSION, parseFrame,
-  type EdgeToNode, type NodeToEdge, type NodeHello,
+  CloseCode, MAX_FRAME_BYTES, NodeToEdgeSchema, PROTOCOL_VERSION, parseFrame,
+  type EdgeToNode, type NodeToEdge, type NodeHello, type Usage,
 } from '../protocol';
-import { PendingInfer, clientCode } from './pending';
+import { PendingInfer, clientCode, type InferOutcome } from './pending';
 import { hubStub } from './stubs';
 import { closeCodeToEcho, describeSocketError } from './socket-close';
 
@@ -29,6 +29,8 @@ const DispatchSchema = z.object({
   path: z.enum(['/v1/chat/completions', '/v1/completions', '/v1/embeddings']),
   body: z.record(z.string(), z.unknown()),
   stream: z.boolean(),
+  /** The Hub lease this request holds; the link releases it (with usage) when the request ends. */
+  lease: z.string().optional(),
 });
 export type Dispatch = z.infer<typeof DispatchSchema>;
 
@@ -72,20 +74,37 @@ export class NodeLink extends DurableObject<Env> {
   private async dispatch(d: Dispatch): Promise<Response> {
     const ws = this.socket();
     if (!ws) {
+      this.release(d.lease, 'error');
       return Response.json(errorBody('no_available_node', 'The node serving this model is not connected.'), { status: 503, headers: { 'retry-after': '2' } });
     }
     const connId = (ws.deserializeAttachment() as Attachment).connId;
     const p = new PendingInfer(d.id, connId, d.stream, () => {
       this.pending.delete(d.id);
       this.trySend({ type: 'infer.cancel', id: d.id });
-    });
+    }, (outcome, usage) => this.release(d.lease, outcome, usage));
     this.pending.set(d.id, p);
     ws.send(JSON.stringify({ type: 'infer.start', id: d.id, model: d.model, path: d.path, body: d.body }));
     return p.response;
   }
 
+  /** The operator revoked this node: close its socket for good (4004, final) and fail what it carried. */
+  async revoke(): Promise<void> {
+    for (const ws of this.ctx.getWebSockets()) {
+      safeClose(ws, CloseCode.revoked, 'this node was revoked by the operator');
+      await this.lost(ws, 'node revoked by the operator');
+    }
+  }
+
   async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const att = ws.deserializeAttachment() as Attachment;
+    const size = typeof message === 'string' ? message.length : message.byteLength;
+    if (size > MAX_FRAME_BYTES) {
+      // One oversized frame is not a typo to forgive: the agent must split its chunks. 4009 tells it why.
+      this.reply(ws, { type: 'error', code: 'frame_too_large', message: `frame of ${size} bytes exceeds ${MAX_FRAME_BYTES}` });
+      safeClose(ws, CloseCode.frameTooLarge, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
+      await this.lost(ws, 'node sent an oversized frame');
+      return;
+    }
     const parsed = parseFrame(NodeToEdgeSchema, message);
     if (!parsed.ok) {
       att.strikes++;
@@ -186,7 +205,10 @@ export class NodeLink extends DurableObject<Env> {
       safeClose(ws, CloseCode.protocolViolation, 'node id mismatch');
       return;
     }
-    await hubStub(this.env).nodeHello(h, att.connId);
+    if ((await hubStub(this.env).nodeHello(h, att.connId)) === false) {
+      safeClose(ws, CloseCode.revoked, 'this node was revoked by the operator');
+      return;
+    }
     att.hello = true;
     att.lastBeat = Date.now();
     ws.serializeAttachment(att);
@@ -204,6 +226,14 @@ export class NodeLink extends DurableObject<Env> {
     } catch (err) {
       console.error(`node ${att.nodeId}: reporting disconnect failed:`, err);
     }
+  }
+
+  /** Ends the request's lease in the Hub exactly once (the Hub ignores repeats); 0 tokens when the node reported none. */
+  private release(lease: string | undefined, outcome: InferOutcome, usage?: Usage): void {
+    if (!lease) return;
+    this.ctx.waitUntil(hubStub(this.env).release(lease, usage, outcome).catch((err: unknown) => {
+      console.error(`releasing lease ${lease} failed:`, err);
+    }));
   }
 
   private finish(id: string, cancelOnNode: boolean, why = 'stream failed'): void {

@@ -1,6 +1,9 @@
 import { errorBody, ERROR_CODES, type ErrorCode } from '../errors';
 import type { NodeErrorCode, Usage } from '../protocol';
 
+/** How a relayed request ended, for the usage ledger. */
+export type InferOutcome = 'ok' | 'error' | 'cancelled';
+
 const encoder = new TextEncoder();
 
 /** How a node's failure reads to the client. */
@@ -30,9 +33,12 @@ export class PendingInfer {
   /** Resolves with the client's response: at the head for 2xx streams, at the end otherwise. */
   readonly response: Promise<Response>;
   usage?: Usage;
+  private readonly onSettle?: (outcome: InferOutcome, usage?: Usage) => void;
 
-  constructor(id: string, connId: string, stream: boolean, onCancel: () => void) {
+  /** `onSettle` runs exactly once, when the request ends in any way (the ledger counts it once). */
+  constructor(id: string, connId: string, stream: boolean, onCancel: () => void, onSettle?: (outcome: InferOutcome, usage?: Usage) => void) {
     this.id = id;
+    this.onSettle = onSettle;
     this.connId = connId;
     this.stream = stream;
     this.response = new Promise((resolve) => (this.resolveOutcome = resolve));
@@ -43,6 +49,7 @@ export class PendingInfer {
       cancel: () => {
         if (this.settled) return;
         this.settled = true;
+        this.onSettle?.('cancelled', this.usage);
         onCancel();
       },
     });
@@ -81,6 +88,7 @@ export class PendingInfer {
     }
     this.usage = usage;
     this.settled = true;
+    this.onSettle?.((this.head?.status ?? 502) < 400 ? 'ok' : 'error', usage);
     if (this.streaming()) {
       this.controller.close();
       return;
@@ -96,6 +104,7 @@ export class PendingInfer {
   fail(code: ErrorCode, message: string): void {
     if (this.settled) return;
     this.settled = true;
+    this.onSettle?.('error', this.usage);
     const body = errorBody(code, message);
     if (this.streaming()) {
       // Headers are gone: the error travels in-band, as OpenAI does, and the stream ends.

@@ -6,6 +6,8 @@ import { ApiError } from '../errors';
 import { readJson } from '../api/body';
 import { CatalogEntrySchema } from '../hub/catalog';
 import { hubStub } from '../link/stubs';
+import { adminTenancyRoutes } from './admin-tenancy';
+import { issueLiveTicket } from '../live-ticket';
 
 type App = { Bindings: Env };
 
@@ -19,6 +21,8 @@ adminRoutes.use('*', async (c, next) => {
   requireBearer(c.req.raw, c.env.PORTEN_ADMIN_TOKEN, 'an admin token');
   await next();
 });
+
+adminRoutes.route('/', adminTenancyRoutes);
 
 adminRoutes.get('/nodes', async (c) => c.json({ object: 'list', data: await hubStub(c.env).listNodes() }));
 
@@ -47,3 +51,14 @@ adminRoutes.get('/planner/decisions', async (c) => {
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new ApiError('invalid_request', "'limit' must be an integer from 1 to 500.", { param: 'limit' });
   return c.json({ object: 'list', data: await hubStub(c.env).decisions(limit) });
 });
+
+/** Per-model, per-minute demand (served and unmet requests) for the dashboard's chart; at most the 60 minutes the ledger keeps. */
+adminRoutes.get('/demand', async (c) => {
+  const minutes = Number(c.req.query('minutes') ?? 60);
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60) throw new ApiError('invalid_request', "'minutes' must be an integer from 1 to 60.", { param: 'minutes' });
+  const rows = await hubStub(c.env).demand(minutes);
+  return c.json({ object: 'list', minutes, data: rows.map((r) => ({ ...r, at: r.minute * 60_000 })) });
+});
+
+/** A short-lived ticket for the live WebSocket (`GET /admin/v1/live?ticket=…`, see src/routes/live.ts). */
+adminRoutes.post('/live-ticket', async (c) => c.json(await issueLiveTicket(c.env.PORTEN_ADMIN_TOKEN!), 201));

@@ -1,8 +1,10 @@
 import { Hono } from 'hono';
 import type { Env } from '../env';
-import { requireBearer } from '../auth';
-import { ApiError } from '../errors';
-import { linkStub } from '../link/stubs';
+import { bearer, safeEqual } from '../auth';
+import { ApiError, toApiError } from '../errors';
+import { hubStub, linkStub } from '../link/stubs';
+import { NODE_KEY_PREFIX, hashSecret } from '../tenancy/keys';
+import { enrollRoutes } from './enroll';
 
 type App = { Bindings: Env };
 
@@ -11,15 +13,30 @@ const NODE_ID = /^[a-zA-Z0-9._-]{1,64}$/;
 /** The socket node agents dial out to. Authenticated here; the node's NodeLink takes the socket. */
 export const agentRoutes = new Hono<App>();
 
+agentRoutes.route('/enroll', enrollRoutes);
+
+/**
+ * A node key names exactly one node (from the operator's records); the fleet
+ * key (PORTEN_NODE_KEY, for local and dev fleets) lets the agent name itself
+ * with X-Porten-Node-Id. Either way the NodeLink is told the resolved id, and
+ * a hello claiming another one is refused there.
+ */
 agentRoutes.get('/connect', async (c) => {
-  requireBearer(c.req.raw, c.env.PORTEN_NODE_KEY, 'a node key');
-  const nodeId = c.req.header('x-porten-node-id') ?? '';
-  if (!NODE_ID.test(nodeId)) {
+  const token = bearer(c.req.raw);
+  if (!token) throw new ApiError('invalid_api_key', "You didn't provide a node key. Send it as 'Authorization: Bearer <key>'.");
+  const claimed = c.req.header('x-porten-node-id') ?? null;
+  if (claimed !== null && !NODE_ID.test(claimed)) {
     throw new ApiError('invalid_request', 'X-Porten-Node-Id must be 1-64 characters of letters, digits, dot, dash or underscore.', { param: 'x-porten-node-id' });
   }
+  const fleet = !!c.env.PORTEN_NODE_KEY && safeEqual(token, c.env.PORTEN_NODE_KEY);
+  if (!fleet && !token.startsWith(NODE_KEY_PREFIX)) throw new ApiError('invalid_api_key', 'Incorrect node key provided.');
+  const auth = await hubStub(c.env).authNode(fleet ? null : await hashSecret(token), claimed);
+  if (!auth.ok) throw toApiError(auth);
+  const nodeId = auth.nodeId;
   if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
     return c.json({ error: { message: 'This endpoint expects a WebSocket upgrade.', type: 'invalid_request_error', param: null, code: 'invalid_request' } }, 426);
   }
   const forward = new Request('https://link/connect', c.req.raw);
+  forward.headers.set('x-porten-node-id', nodeId);
   return linkStub(c.env, nodeId).fetch(forward);
 });

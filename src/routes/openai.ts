@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { Env } from '../env';
-import { requireBearer } from '../auth';
+import { apiKeyAuth, type AuthVariables } from '../auth';
 import { ApiError } from '../errors';
 import { readJson } from '../api/body';
 import { ChatCompletionRequestSchema, chatNeeds } from '../api/chat-schema';
@@ -9,15 +9,12 @@ import { EmbeddingRequestSchema } from '../api/embedding-schema';
 import { hubStub } from '../link/stubs';
 import { relay } from './relay';
 
-type App = { Bindings: Env };
+type App = { Bindings: Env; Variables: AuthVariables };
 
 /** The OpenAI-compatible API under /v1. */
 export const openaiRoutes = new Hono<App>();
 
-openaiRoutes.use('*', async (c, next) => {
-  requireBearer(c.req.raw, c.env.PORTEN_API_KEY, 'an API key');
-  await next();
-});
+openaiRoutes.use('*', apiKeyAuth);
 
 openaiRoutes.get('/models', async (c) => {
   const data = await hubStub(c.env).listModels();
@@ -34,21 +31,21 @@ openaiRoutes.post('/chat/completions', async (c) => {
   const body = await readJson(c.req.raw, ChatCompletionRequestSchema);
   const budgetMs = warmupBudgetMs(c.req.header('x-porten-warmup-budget'), c.env.PORTEN_WARMUP_BUDGET_S);
   const id = `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`;
-  return relay(c.env, c.executionCtx, { id, path: '/v1/chat/completions', body, stream: body.stream === true }, body.model, chatNeeds(body), budgetMs);
+  return relay(c.env, c.executionCtx, { id, path: '/v1/chat/completions', body, stream: body.stream === true }, { model: body.model, needs: chatNeeds(body), budgetMs, keyHash: c.get('keyHash') });
 });
 
 openaiRoutes.post('/completions', async (c) => {
   const body = await readJson(c.req.raw, CompletionRequestSchema);
   const budgetMs = warmupBudgetMs(c.req.header('x-porten-warmup-budget'), c.env.PORTEN_WARMUP_BUDGET_S);
   const id = `cmpl-${crypto.randomUUID().replaceAll('-', '')}`;
-  return relay(c.env, c.executionCtx, { id, path: '/v1/completions', body, stream: body.stream === true }, body.model, ['chat'], budgetMs);
+  return relay(c.env, c.executionCtx, { id, path: '/v1/completions', body, stream: body.stream === true }, { model: body.model, needs: ['chat'], budgetMs, keyHash: c.get('keyHash') });
 });
 
 openaiRoutes.post('/embeddings', async (c) => {
   const body = await readJson(c.req.raw, EmbeddingRequestSchema);
   const budgetMs = warmupBudgetMs(c.req.header('x-porten-warmup-budget'), c.env.PORTEN_WARMUP_BUDGET_S);
   const id = `embd-${crypto.randomUUID().replaceAll('-', '')}`;
-  return relay(c.env, c.executionCtx, { id, path: '/v1/embeddings', body, stream: false }, body.model, ['embeddings'], budgetMs);
+  return relay(c.env, c.executionCtx, { id, path: '/v1/embeddings', body, stream: false }, { model: body.model, needs: ['embeddings'], budgetMs, keyHash: c.get('keyHash') });
 });
 
 /** The warm-up budget from the request header (seconds), else the edge default. */

@@ -4,7 +4,7 @@ import type { AcquireResult, Lease } from '../hub/hub';
 import type { Dispatch } from '../link/node-link';
 import { hubStub, linkStub } from '../link/stubs';
 
-type DispatchInput = Omit<Dispatch, 'model'>;
+type DispatchInput = Omit<Dispatch, 'model' | 'lease'>;
 
 /** How long a stream waits for a lease before it commits to SSE headers and keep-alive comments. */
 const COMMIT_AFTER_MS = 250;
@@ -20,10 +20,19 @@ const encoder = new TextEncoder();
  * is still warming gets its SSE headers at once and a comment line with the
  * phase and percent every few seconds, so clients and proxies see bytes.
  */
-export async function relay(env: Env, ctx: ExecutionContext, input: DispatchInput, model: string, needs: string[], budgetMs: number): Promise<Response> {
+export interface RelayRequest {
+  model: string;
+  needs: string[];
+  budgetMs: number;
+  /** The caller's managed key (hashed); absent for the bootstrap key. */
+  keyHash?: string;
+}
+
+export async function relay(env: Env, ctx: ExecutionContext, input: DispatchInput, req: RelayRequest): Promise<Response> {
+  const { model } = req;
   const hub = hubStub(env);
   const t0 = Date.now();
-  const acquiring = hub.acquire({ model, needs, budgetMs });
+  const acquiring = hub.acquire(req);
   if (!input.stream) return forward(env, ctx, input, await settle(acquiring), t0);
 
   const early = await Promise.race([acquiring, sleep(COMMIT_AFTER_MS).then(() => null)]);
@@ -70,10 +79,11 @@ async function settle(acquiring: Promise<AcquireResult>): Promise<Lease> {
 async function forward(env: Env, ctx: ExecutionContext, input: DispatchInput, result: AcquireResult, t0?: number): Promise<Response> {
   if (!result.ok) throw toApiError(result);
   const t1 = Date.now();
-  const release = () => hubStub(env).release(result.leaseId);
+  // Only for dispatches that never reached the NodeLink: it releases every request it takes, with the node's usage.
+  const release = () => hubStub(env).release(result.leaseId, undefined, 'error');
   let res: Response;
   try {
-    const dispatch: Dispatch = { ...input, model: result.model };
+    const dispatch: Dispatch = { ...input, model: result.model, lease: result.leaseId };
     res = await linkStub(env, result.nodeId).fetch('https://link/dispatch', { method: 'POST', body: JSON.stringify(dispatch) });
   } catch (err) {
     ctx.waitUntil(release());
@@ -84,7 +94,7 @@ async function forward(env: Env, ctx: ExecutionContext, input: DispatchInput, re
     return res;
   }
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  ctx.waitUntil(res.body.pipeTo(writable).catch(() => undefined).finally(release));
+  ctx.waitUntil(res.body.pipeTo(writable).catch(() => undefined));
   const out = new Response(readable, res);
   // Where the time before the first byte went: the Hub's decision (incl. warm-up) and the node's answer.
   if (t0 !== undefined) out.headers.set('server-timing', `hub;dur=${t1 - t0}, node;dur=${Date.now() - t1}`);

@@ -12,7 +12,7 @@ describe('parseConfig', () => {
   it('fills defaults for `run`', () => {
     expect(ok({ PORTEN_NODE_KEY: 'k' }, ['run'])).toEqual({
       command: 'run', edgeUrl: 'http://127.0.0.1:8787', nodeId: 'gpu-box', nodeKey: 'k',
-      modelsDir: '/home/ada/.porten/models', maxConcurrency: 4, threads: 1,
+      modelsDir: '/home/ada/.porten/models', maxConcurrency: 4, threads: 1, credentialsPath: '/home/ada/.porten/credentials.json',
     });
   });
 
