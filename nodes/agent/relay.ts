@@ -1,6 +1,7 @@
 import type { InferStart, NodeErrorCode, NodeToEdge } from '../../src/protocol';
 import { Batcher, takeCompleteEvents, type BatchOptions } from './batcher';
 import { extractUsage } from './usage';
+import { postToEngine, readText, type EngineResponse } from './engine-http';
 
 /** Why a relay was aborted; decides what, if anything, the edge is told. */
 export type AbortReason = 'cancelled' | 'disconnected' | 'engine_failed' | 'shutdown';
@@ -37,26 +38,21 @@ export async function relay(req: InferStart, baseUrl: string, signal: AbortSigna
     else deps.send({ type: 'infer.error', id: req.id, code, message: message.slice(0, 2000) });
   };
 
-  let res: Response;
+  let res: EngineResponse;
   try {
-    res = await fetch(`${baseUrl}${req.path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(req.body),
-      signal,
-    });
+    res = await postToEngine(`${baseUrl}${req.path}`, JSON.stringify(req.body), signal);
   } catch (err) {
     fail('engine_failed', `engine unreachable: ${describe(err)}`);
     return;
   }
 
   if (res.status >= 500) {
-    const text = await res.text().catch(() => '');
+    const text = await readText(res.body).catch(() => '');
     fail('engine_failed', `engine answered ${res.status}: ${text.slice(0, 500)}`);
     return;
   }
 
-  const contentType = res.headers.get('content-type') ?? 'application/json';
+  const contentType = res.contentType;
   const sse = contentType.includes('text/event-stream');
   const batcher = new Batcher((data, seq) => deps.send({ type: 'infer.chunk', id: req.id, seq, data }), deps.batch);
   deps.send({ type: 'infer.head', id: req.id, status: res.status, content_type: contentType });
@@ -74,14 +70,13 @@ export async function relay(req: InferStart, baseUrl: string, signal: AbortSigna
   };
 
   try {
-    const reader = res.body!.getReader();
-    for (;;) {
+    for await (const value of res.body as AsyncIterable<Buffer>) {
+      take(decoder.decode(value, { stream: true }));
+      // Flow control: stop reading the engine while the socket to the edge is backed up.
       await deps.whenWritable();
       if (signal.aborted) throw signal.reason;
-      const { done, value } = await reader.read();
-      if (done) break;
-      take(decoder.decode(value, { stream: true }));
     }
+    if (signal.aborted) throw signal.reason;
     take(decoder.decode());
     batcher.push(partial);
     batcher.flush();

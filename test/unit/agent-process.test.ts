@@ -199,16 +199,31 @@ describe('agent process against a real socket', () => {
 
   it('stops a stream on infer.cancel', async () => {
     const mark = edge.frames.length;
-    edge.send({ type: 'infer.start', id: 'c1', model: 'demo-small', path: '/v1/chat/completions', body: chat(480) });
-    await edge.waitFor('infer.chunk', (f) => f.id === 'c1', mark);
-    edge.send({ type: 'infer.cancel', id: 'c1' });
-    const err = await edge.waitFor('infer.error', (f) => f.id === 'c1', mark);
-    expect(err.code).toBe('cancelled');
+    const [engine] = childrenOf(agent.pid!);
+    // demo-small writes 480 tokens in ~0.4 s: on a starved machine a stream can end before the test sees its first
+    // chunk. Such an attempt proves nothing either way, so the test tries again with a new request (at most five).
+    let err: Awaited<ReturnType<typeof edge.waitFor<'infer.error'>>> | undefined;
+    let id = '';
+    for (let attempt = 1; attempt <= 5 && !err; attempt++) {
+      id = `c1-${attempt}`;
+      const from = edge.frames.length;
+      edge.send({ type: 'infer.start', id, model: 'demo-small', path: '/v1/chat/completions', body: chat(480) });
+      await edge.waitFor('infer.chunk', (f) => f.id === id, from);
+      // Freeze the engine so nothing more is generated while the cancel travels.
+      process.kill(engine, 'SIGSTOP');
+      edge.send({ type: 'infer.cancel', id });
+      const end = await Promise.race([
+        edge.waitFor('infer.error', (f) => f.id === id, from),
+        edge.waitFor('infer.end', (f) => f.id === id, from),
+      ]).finally(() => process.kill(engine, 'SIGCONT'));
+      if (end.type === 'infer.error') err = end;
+    }
+    expect(err?.code).toBe('cancelled');
     // Serve another request to completion: the cancelled one must have sent nothing more meanwhile.
     edge.send({ type: 'infer.start', id: 'c2', model: 'demo-small', path: '/v1/chat/completions', body: chat(8) });
     await edge.waitFor('infer.end', (f) => f.id === 'c2', mark);
-    expect(edge.since(err.at + 1, 'c1')).toEqual([]);
-    expect(edge.since(mark, 'c1').some((f) => f.type === 'infer.end')).toBe(false);
+    expect(edge.since(err!.at + 1, id)).toEqual([]);
+    expect(edge.since(mark, id).some((f) => f.type === 'infer.end')).toBe(false);
   }, 60_000);
 
   it('reconnects after the socket drops and re-announces the loaded model', async () => {
@@ -223,21 +238,35 @@ describe('agent process against a real socket', () => {
   }, 30_000);
 
   it('reports an engine crash as failed, fails its requests, and reloads on the next hub.load', async () => {
-    const mark = edge.frames.length;
-    const [engine] = childrenOf(agent.pid!);
-    expect(engine).toBeGreaterThan(0);
-    edge.send({ type: 'infer.start', id: 'k1', model: 'demo-small', path: '/v1/chat/completions', body: chat(480) });
-    await edge.waitFor('infer.chunk', (f) => f.id === 'k1', mark);
-    process.kill(engine, 'SIGKILL');
-    expect(await edge.waitFor('infer.error', (f) => f.id === 'k1', mark)).toMatchObject({ code: 'engine_failed' });
-    const failed = await edge.waitFor('model.state', (f) => f.phase === 'failed', mark);
-    expect(failed.error).toMatchObject({ code: 'engine_failed', message: expect.stringContaining('SIGKILL') });
-    edge.send({ type: 'infer.start', id: 'k2', model: 'demo-small', path: '/v1/chat/completions', body: chat(4) });
-    expect(await edge.waitFor('infer.error', (f) => f.id === 'k2', mark)).toMatchObject({ code: 'unknown_model' });
+    let failedRequest = false;
+    // As above: an attempt whose stream ended before the kill landed is retried after a reload (at most five).
+    for (let attempt = 1; attempt <= 5 && !failedRequest; attempt++) {
+      const mark = edge.frames.length;
+      const [engine] = childrenOf(agent.pid!);
+      expect(engine).toBeGreaterThan(0);
+      const id = `k1-${attempt}`;
+      edge.send({ type: 'infer.start', id, model: 'demo-small', path: '/v1/chat/completions', body: chat(480) });
+      await edge.waitFor('infer.chunk', (f) => f.id === id, mark);
+      process.kill(engine, 'SIGSTOP');
+      process.kill(engine, 'SIGKILL');
+      const end = await Promise.race([
+        edge.waitFor('infer.error', (f) => f.id === id, mark),
+        edge.waitFor('infer.end', (f) => f.id === id, mark),
+      ]);
+      if (end.type === 'infer.error') {
+        expect(end).toMatchObject({ code: 'engine_failed' });
+        failedRequest = true;
+      }
+      const failed = await edge.waitFor('model.state', (f) => f.phase === 'failed', mark);
+      expect(failed.error).toMatchObject({ code: 'engine_failed', message: expect.stringContaining('SIGKILL') });
+      edge.send({ type: 'infer.start', id: `k2-${attempt}`, model: 'demo-small', path: '/v1/chat/completions', body: chat(4) });
+      expect(await edge.waitFor('infer.error', (f) => f.id === `k2-${attempt}`, mark)).toMatchObject({ code: 'unknown_model' });
 
-    const id = load();
-    expect(await edge.waitFor('model.state', (f) => f.id === id && (f.phase === 'ready' || f.phase === 'failed'), mark)).toMatchObject({ phase: 'ready' });
-  }, 90_000);
+      const loadId = load();
+      expect(await edge.waitFor('model.state', (f) => f.id === loadId && (f.phase === 'ready' || f.phase === 'failed'), mark)).toMatchObject({ phase: 'ready' });
+    }
+    expect(failedRequest).toBe(true);
+  }, 120_000);
 
   it('unloads on hub.unload: the engine process ends and weights stay on disk', async () => {
     const mark = edge.frames.length;
