@@ -1,15 +1,12 @@
 /** Seeded randomness: mulberry32, plus the distributions the workloads need. Deterministic for a seed. */
+import { mulberry32 as mulberry32u32 } from '../scripts/gguf/prng';
+
 export type Rng = () => number;
 
+/** Uniform in [0, 1), from the same generator that writes the demo weights. */
 export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32u32(seed);
+  return () => next() / 4294967296;
 }
 
 /** Uniform in (0, 1]: safe under log. */

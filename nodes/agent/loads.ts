@@ -6,6 +6,7 @@ import { builtinSpec } from '../engines/builtin';
 import { openaiSpec } from '../engines/openai';
 import { Supervisor, type EngineSpec } from '../engines/supervisor';
 import type { Logger } from './log';
+import { terminalProgress } from './progress-bar';
 
 export const PROGRESS_INTERVAL_MS = 250;
 
@@ -148,6 +149,7 @@ export class Loads {
     const dest = path.join(this.d.modelsDir, modelFileName(f.model));
     e.download = new AbortController();
     let last = 0;
+    const bar = terminalProgress();
     this.set(e, 'downloading', f.id, { done_bytes: 0, total_bytes: f.source.bytes ?? 0 });
     const got = await ensureFile({
       url: f.source.url, dest, sha256: f.source.sha256, bytes: f.source.bytes, signal: e.download.signal,
@@ -155,9 +157,13 @@ export class Loads {
         const now = Date.now();
         if (now - last < PROGRESS_INTERVAL_MS) return;
         last = now;
+        bar.update(f.model, p.doneBytes, p.totalBytes, p.bytesPerSec);
         this.set(e, 'downloading', f.id, { done_bytes: p.doneBytes, total_bytes: p.totalBytes });
       },
-    }).finally(() => (e.download = undefined));
+    }).finally(() => {
+      e.download = undefined;
+      bar.finish();
+    });
     if (!got.reused) this.d.onInventoryChanged();
     this.set(e, 'downloading', f.id, { done_bytes: got.bytes, total_bytes: got.bytes });
     return builtinSpec({ modelPath: got.path, model: f.model, contextLength: f.context_length, threads: this.d.threads, parallel: this.d.parallel });

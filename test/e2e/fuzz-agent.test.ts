@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootStack, helloFrame, rawNodeSocket, waitFor, waitForNode } from './support';
 import { CloseCode, MAX_FRAME_BYTES } from '../../src/protocol';
+import { seeded } from '../support/random';
 
 // Random and malformed frames on the agent socket: the edge answers or closes with a documented code,
 // never crashes, and the real agent beside the rogue ones keeps serving.
@@ -16,17 +17,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = mulberry32(8628);
-const int = (n: number) => Math.floor(rand() * n);
-const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
+const { rand, int, pick } = seeded(8628);
 const TYPES = ['node.hello', 'node.heartbeat', 'node.inventory', 'model.state', 'infer.head', 'infer.chunk', 'infer.end', 'infer.error', 'error', 'hub.load', 'x'];
 const VALUES: unknown[] = [null, true, -1, 1e308, '', 'x'.repeat(300), [], {}, { a: [1] }, 'demo-small', 0, 2 ** 53 + 2];
 

@@ -1,5 +1,6 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../support/random';
 
 // Random and malformed bodies and paths on the tenancy endpoints (admin, enrollment, agent connect):
 // never a 500, always OpenAI's error shape.
@@ -7,17 +8,7 @@ import { describe, expect, it } from 'vitest';
 const worker = (exports as unknown as { default: { fetch: typeof fetch } }).default;
 const CASES = 250;
 
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = mulberry32(4004);
-const int = (n: number) => Math.floor(rand() * n);
-const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
+const { rand, int, pick } = seeded(4004);
 const VALUES: unknown[] = [null, true, 0, -1, 1.5, 1e308, '', 'eu', 'x'.repeat(500), '\u0000', [], ['eu'], [1], {}, { a: 1 }, 'verified', 'day', 'BCDF-GHJK'];
 const FIELDS = ['name', 'models', 'regions', 'owner', 'min_trust', 'rpm', 'tpm', 'quota_tokens', 'quota_period', 'node_id', 'region', 'trust', 'hostname', 'device_code', 'grant_type', 'x'];
 

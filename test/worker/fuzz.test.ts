@@ -1,5 +1,6 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../support/random';
 
 // Property test: random and malformed requests at every public endpoint never produce a 500 or a hang,
 // and every 4xx/5xx is an OpenAI-shaped error. No node is connected here, so valid requests end at 503.
@@ -7,17 +8,7 @@ import { describe, expect, it } from 'vitest';
 const worker = (exports as unknown as { default: { fetch: typeof fetch } }).default;
 const CASES = 300;
 
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = mulberry32(20240611);
-const int = (n: number) => Math.floor(rand() * n);
-const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
+const { rand, int, pick } = seeded(20240611);
 
 const STRANGE: unknown[] = [null, true, false, 0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 2, '', 'x', '\u0000', '\ud800', 'demo-small', [], {}, [1, 'a'], { a: 1 }];
 
