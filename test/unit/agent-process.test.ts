@@ -97,6 +97,15 @@ function engineOf(pid: number): number {
   return Number(live[0][0]);
 }
 
+/** The agent's children with their state and command, for failure messages. */
+function describeChildren(pid: number): string {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,stat=,args=', '--ppid', String(pid)], { encoding: 'utf8' }).slice(0, 3000);
+  } catch {
+    return 'no children';
+  }
+}
+
 function startAgent(edgePort: number, modelsDir: string): ChildProcess {
   return spawn(process.execPath, [path.join(ROOT, 'nodes/bin/porten.js'), 'run', '--edge', `http://127.0.0.1:${edgePort}`, '--node-id', 'test-node', '--models-dir', modelsDir, '--budget-mb', '2048', '--max-concurrency', '2'], {
     cwd: ROOT, env: { ...process.env, PORTEN_NODE_KEY: 'secret-key' }, stdio: ['ignore', 'ignore', 'pipe'],
@@ -277,10 +286,11 @@ describe('agent process against a real socket', () => {
 
   it('unloads on hub.unload: the engine process ends and weights stay on disk', async () => {
     const mark = edge.frames.length;
-    const engines = childrenOf(agent.pid!);
+    const before = describeChildren(agent.pid!);
+    const engines = [engineOf(agent.pid!)];
     edge.send({ type: 'hub.unload', id: 'u1', model: 'demo-small' });
     await edge.waitFor('model.state', (f) => f.id === 'u1' && f.phase === 'stopped', mark);
-    expect(engines.filter(isAlive)).toEqual([]);
+    expect(engines.filter(isAlive), `before:\n${before}\nafter:\n${describeChildren(agent.pid!)}`).toEqual([]);
     edge.send({ type: 'infer.start', id: 'u2', model: 'demo-small', path: '/v1/chat/completions', body: chat(4) });
     expect(await edge.waitFor('infer.error', (f) => f.id === 'u2', mark)).toMatchObject({ code: 'unknown_model' });
 
