@@ -72,7 +72,7 @@ function contentOf(sse: string): string {
 /** Chunks per second of one long stream. */
 export async function relayRate(t: Target, chunks: number): Promise<number> {
   const res = await timedChat(`${t.url}/v1/chat/completions`, t.headers, { model: t.model, messages: [{ role: 'user', content: 'long' }], max_tokens: chunks, stream: true });
-  if (!res.ok) throw new Error('relay stream failed');
+  if (!res.ok) throw new Error(`relay stream failed: ${res.body.slice(0, 300)}`);
   return res.chunks / (res.totalMs / 1000);
 }
 

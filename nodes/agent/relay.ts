@@ -1,6 +1,6 @@
 import type { InferStart, NodeErrorCode, NodeToEdge } from '../../src/protocol';
 import { Batcher, takeCompleteEvents, type BatchOptions } from './batcher';
-import { extractUsage } from './usage';
+import { dropUsageChunks, extractUsage, streamWithoutUsage, withUsageRequested } from './usage';
 import { postToEngine, readText, type EngineResponse } from './engine-http';
 
 /** Why a relay was aborted; decides what, if anything, the edge is told. */
@@ -40,7 +40,7 @@ export async function relay(req: InferStart, baseUrl: string, signal: AbortSigna
 
   let res: EngineResponse;
   try {
-    res = await postToEngine(`${baseUrl}${req.path}`, JSON.stringify(req.body), signal);
+    res = await postToEngine(`${baseUrl}${req.path}`, JSON.stringify(withUsageRequested(req.body)), signal);
   } catch (err) {
     fail('engine_failed', `engine unreachable: ${describe(err)}`);
     return;
@@ -58,6 +58,8 @@ export async function relay(req: InferStart, baseUrl: string, signal: AbortSigna
   deps.send({ type: 'infer.head', id: req.id, status: res.status, content_type: contentType });
 
   const decoder = new TextDecoder();
+  // The engine was asked for usage either way (metering); the client sees the chunk only if it asked.
+  const hideUsage = streamWithoutUsage(req.body);
   let partial = '';
   let tail = '';
   const take = (text: string) => {
@@ -66,7 +68,7 @@ export async function relay(req: InferStart, baseUrl: string, signal: AbortSigna
     if (!sse) return batcher.push(text);
     const [complete, rest] = takeCompleteEvents(partial + text);
     partial = rest;
-    batcher.push(complete);
+    batcher.push(hideUsage ? dropUsageChunks(complete) : complete);
   };
 
   try {

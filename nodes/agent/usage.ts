@@ -42,3 +42,29 @@ export function extractUsage(tail: string): Usage | undefined {
   }
   return undefined;
 }
+
+/** Whether a request body is a stream that did not ask for the usage chunk. */
+export function streamWithoutUsage(body: Record<string, unknown>): boolean {
+  const opts = body.stream_options as { include_usage?: unknown } | null | undefined;
+  return body.stream === true && opts?.include_usage !== true;
+}
+
+/**
+ * The body sent to the engine: streams always ask for the usage chunk, so every
+ * request is metered from the engine's own count even when the client did not
+ * ask for it (the agent then drops that chunk, see `dropUsageChunks`).
+ */
+export function withUsageRequested(body: Record<string, unknown>): Record<string, unknown> {
+  if (!streamWithoutUsage(body)) return body;
+  const opts = (body.stream_options ?? {}) as Record<string, unknown>;
+  return { ...body, stream_options: { ...opts, include_usage: true } };
+}
+
+/** Removes the usage-only SSE events (`choices: []` plus `usage`) from whole events, for clients that did not ask for them. */
+export function dropUsageChunks(events: string): string {
+  if (!events.includes('"usage"')) return events;
+  return events
+    .split('\n\n')
+    .filter((e) => !(e.startsWith('data: {') && e.includes('"choices":[]') && /"usage":\s*\{/.test(e)))
+    .join('\n\n');
+}
