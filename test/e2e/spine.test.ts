@@ -67,6 +67,26 @@ describe('one real request end to end', () => {
     expect(events.length).toBeGreaterThanOrEqual(3);
     expect(events.at(-1)).toBe('[DONE]');
   });
+
+  it('meters a stream whose client did not ask for usage, without showing it the usage chunk', async () => {
+    const admin = { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' };
+    const created = await fetch(`${stack.url}/admin/v1/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'metering' }) });
+    const key = (await created.json()) as { id: string; key: string };
+    const res = await fetch(`${stack.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'demo-small', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 8, stream: true }),
+    });
+    const events = await readSse(res);
+    expect(events.at(-1)).toBe('[DONE]');
+    expect(events.filter((e) => e.includes('"usage":{'))).toEqual([]);
+    const usage = await fetch(`${stack.url}/admin/v1/usage?group_by=key`, { headers: admin });
+    const rows = ((await usage.json()) as { data: Array<{ key_id?: string; requests: number; prompt_tokens: number; completion_tokens: number }> }).data;
+    const mine = rows.filter((r) => r.key_id === key.id);
+    expect(mine.reduce((n, r) => n + r.requests, 0)).toBe(1);
+    expect(mine.reduce((n, r) => n + r.completion_tokens, 0)).toBeGreaterThan(0);
+    expect(mine.reduce((n, r) => n + r.prompt_tokens, 0)).toBeGreaterThan(0);
+  });
 });
 
 describe('misbehaving nodes', () => {
