@@ -92,7 +92,7 @@ export function downloadRows(r: DownloadResult): string {
     `| agent ensureFile, median | ${fmt(median(r.agentMs), 0)} ms (${fmt(r.sizeMb / (median(r.agentMs) / 1000), 0)} MB/s) |`,
     `| **throughput ratio agent / curl** (target ≥ 0.95) | **${fmt(r.ratio)}** |`,
     `| agent forced onto node:http (rawHttp: false), median | ${fmt(median(r.agentNodeHttpMs), 0)} ms, ratio ${fmt(median(r.curlMs) / median(r.agentNodeHttpMs))} |`,
-    `| bytes fetched twice after SIGKILL at ~50 % (target < one segment = ${fmt(r.segmentMb, 0)} MB) | ${r.refetchAfterKillMb === null ? 'n/a' : `${fmt(r.refetchAfterKillMb, 1)} MB`} |`,
+    `| bytes fetched twice after SIGKILL at ~50 % (target < one segment: a quarter of the file per connection = ${fmt(r.segmentMb, 0)} MB; pieces are 16 MB) | ${r.refetchAfterKillMb === null ? 'n/a' : `${fmt(r.refetchAfterKillMb, 1)} MB`} |`,
     `| sha256 in Node vs sha256sum | ${fmt(r.sha256.nodeMbPerS, 0)} vs ${fmt(r.sha256.sha256sumMbPerS, 0)} MB/s |`,
   ].join('\n');
 }

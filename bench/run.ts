@@ -9,6 +9,7 @@ import { downloadBench, downloadRows } from './download';
 import { coldStart, coldStartRows } from './cold-start';
 import { fmt } from './stats';
 import { capacity, capacityRows } from './capacity';
+import { builtinCase, builtinRows } from './builtin-case';
 
 /**
  * `npm run bench [-- --quick]`: every figure against the real stack (local
@@ -55,6 +56,12 @@ if (want('overhead')) {
   } finally {
     await stack.stop();
   }
+}
+
+if (want('builtin')) {
+  const r = await builtinCase(quick);
+  json.builtin = r;
+  sections.push(builtinRows(r));
 }
 
 if (want('capacity')) {
