@@ -13,13 +13,6 @@ const WARMING_COMMENT_MS = 4000;
 
 const encoder = new TextEncoder();
 
-/**
- * Sends a validated request to a node serving its model: acquires a lease
- * from the Hub (which may load the model), relays through the node's
- * NodeLink, and releases the lease when the body is done. A stream whose model
- * is still warming gets its SSE headers at once and a comment line with the
- * phase and percent every few seconds, so clients and proxies see bytes.
- */
 export interface RelayRequest {
   model: string;
   needs: string[];
@@ -28,6 +21,14 @@ export interface RelayRequest {
   keyHash?: string;
 }
 
+/**
+ * Sends a validated request to a node serving its model: acquires a lease
+ * from the Hub (which may load the model) and relays through the node's
+ * NodeLink, which releases the lease with the node's usage when the request
+ * ends. A stream whose model is still warming gets its SSE headers at once and
+ * a comment line with the phase and percent every few seconds, so clients and
+ * proxies see bytes.
+ */
 export async function relay(env: Env, ctx: ExecutionContext, input: DispatchInput, req: RelayRequest): Promise<Response> {
   const { model } = req;
   const hub = hubStub(env);
@@ -79,23 +80,17 @@ async function settle(acquiring: Promise<AcquireResult>): Promise<Lease> {
 async function forward(env: Env, ctx: ExecutionContext, input: DispatchInput, result: AcquireResult, t0?: number): Promise<Response> {
   if (!result.ok) throw toApiError(result);
   const t1 = Date.now();
-  // Only for dispatches that never reached the NodeLink: it releases every request it takes, with the node's usage.
-  const release = () => hubStub(env).release(result.leaseId, undefined, 'error');
   let res: Response;
   try {
     const dispatch: Dispatch = { ...input, model: result.model, lease: result.leaseId };
     res = await linkStub(env, result.nodeId).fetch('https://link/dispatch', { method: 'POST', body: JSON.stringify(dispatch) });
   } catch (err) {
-    ctx.waitUntil(release());
+    // Only a dispatch that never reached the NodeLink is released here: the link releases every request it takes.
+    ctx.waitUntil(hubStub(env).release(result.leaseId, undefined, 'error'));
     throw err;
   }
-  if (!res.body) {
-    ctx.waitUntil(release());
-    return res;
-  }
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  ctx.waitUntil(res.body.pipeTo(writable).catch(() => undefined));
-  const out = new Response(readable, res);
+  // Same body stream, no copy: only the headers are new (and mutable).
+  const out = new Response(res.body, res);
   // Where the time before the first byte went: the Hub's decision (incl. warm-up) and the node's answer.
   if (t0 !== undefined) out.headers.set('server-timing', `hub;dur=${t1 - t0}, node;dur=${Date.now() - t1}`);
   return out;

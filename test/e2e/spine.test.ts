@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { bootStack, helloFrame, rawNodeSocket, readSse, waitFor, waitForNode, type Stack } from './support';
+import { bootStack, helloFrame, nodes, rawNodeSocket, readSse, waitFor, waitForNode, type Stack } from './support';
 import { CloseCode } from '../../src/protocol';
 import type OpenAI from 'openai';
 
@@ -86,6 +86,31 @@ describe('one real request end to end', () => {
     expect(mine.reduce((n, r) => n + r.requests, 0)).toBe(1);
     expect(mine.reduce((n, r) => n + r.completion_tokens, 0)).toBeGreaterThan(0);
     expect(mine.reduce((n, r) => n + r.prompt_tokens, 0)).toBeGreaterThan(0);
+  });
+});
+
+describe('client disconnect', () => {
+  it('cancels the generation on the node when the client leaves mid-stream', async () => {
+    await openai.chat.completions.create({ model: 'demo-large', messages: [{ role: 'user', content: 'warm up' }], max_tokens: 2 });
+    const admin = { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' };
+    const key = (await (await fetch(`${stack.url}/admin/v1/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'leaver' }) })).json()) as { id: string; key: string };
+    const ac = new AbortController();
+    const res = await fetch(`${stack.url}/v1/chat/completions`, {
+      method: 'POST',
+      signal: ac.signal,
+      headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'demo-large', messages: [{ role: 'user', content: 'a long one' }], max_tokens: 400, stream: true }),
+    });
+    await res.body!.getReader().read();
+    const inflight = async () => ((await nodes(stack)).find((n) => n.id === 'node-a') as unknown as { inflight: number }).inflight;
+    expect(await inflight()).toBe(1);
+    ac.abort();
+    await waitFor('the slot to come back', async () => (await inflight()) === 0);
+    // A cancelled stream never reaches the engine's usage chunk: had it run to its end, 400 tokens would be on the ledger.
+    const usage = (await (await fetch(`${stack.url}/admin/v1/usage?group_by=key`, { headers: admin })).json()) as { data: Array<{ key_id?: string; requests: number; completion_tokens: number }> };
+    const mine = usage.data.filter((r) => r.key_id === key.id);
+    expect(mine.reduce((n, r) => n + r.requests, 0)).toBe(1);
+    expect(mine.reduce((n, r) => n + r.completion_tokens, 0)).toBe(0);
   });
 });
 
