@@ -21,33 +21,36 @@ export interface BatchOptions {
 export const DEFAULT_BATCH: BatchOptions = { delayMs: 4, maxChars: 32 * 1024, frameChars: 512 * 1024 };
 
 /**
- * Coalesces stream data into numbered chunks: the first goes out at once (time
- * to first token matters most), later data waits up to `delayMs` or until
- * `maxChars` are pending. Per-message cost dominates relay throughput, so this
- * trades a few milliseconds for several times the chunks per second.
+ * Coalesces stream data into numbered chunks. Data that arrives after a quiet
+ * spell of at least `delayMs` goes out at once (the first token, and every
+ * token of an engine slower than one per `delayMs`, so pacing costs nothing);
+ * data that follows a send sooner waits for the rest of the window or until
+ * `maxChars` are pending. Per-message cost dominates relay throughput, so fast
+ * streams trade at most `delayMs` for several times the chunks per second.
  */
 export class Batcher {
   seq = 0;
   private pending = '';
   private timer: NodeJS.Timeout | undefined;
+  private lastEmit = -Infinity;
 
   constructor(private readonly emit: (data: string, seq: number) => void, private readonly o: BatchOptions = DEFAULT_BATCH) {}
 
   push(data: string): void {
     if (!data) return;
-    if (this.seq === 0 && !this.pending) {
-      this.pending = data;
+    const now = Date.now();
+    this.pending += data;
+    if (this.pending.length >= this.o.maxChars || (!this.timer && now - this.lastEmit >= this.o.delayMs)) {
       this.flush();
       return;
     }
-    this.pending += data;
-    if (this.pending.length >= this.o.maxChars) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.o.delayMs);
+    this.timer ??= setTimeout(() => this.flush(), Math.max(0, this.o.delayMs - (now - this.lastEmit)));
   }
 
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.pending) this.lastEmit = Date.now();
     while (this.pending) {
       let cut = Math.min(this.pending.length, this.o.frameChars);
       // Do not split a surrogate pair across frames.

@@ -41,6 +41,22 @@ describe('Batcher', () => {
     expect(out).toEqual([['a', 0], ['bc', 1]]);
   });
 
+  it('sends at once what follows a quiet spell of at least the delay, so slow streams are not held back', () => {
+    vi.useFakeTimers();
+    const out: [string, number][] = [];
+    const b = new Batcher((d, s) => out.push([d, s]), { delayMs: 4, maxChars: 100, frameChars: 1000 });
+    b.push('a');
+    vi.advanceTimersByTime(7);
+    b.push('b');
+    expect(out).toEqual([['a', 0], ['b', 1]]);
+    vi.advanceTimersByTime(1);
+    b.push('c');
+    expect(out).toHaveLength(2);
+    // Held only for the rest of the window that began with 'b'.
+    vi.advanceTimersByTime(3);
+    expect(out).toEqual([['a', 0], ['b', 1], ['c', 2]]);
+  });
+
   it('flushes early at maxChars and splits at frameChars', () => {
     const out: [string, number][] = [];
     const b = new Batcher((d, s) => out.push([d, s]), { delayMs: 1000, maxChars: 4, frameChars: 3 });
