@@ -20,13 +20,20 @@ function chat(stack: Stack, model: string, extra: object = {}, headers: Record<s
   return stack.openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4, ...extra }, { headers });
 }
 
+// 103 MB: demo-large (100) alone, or small demo models (8 in the catalog, 4 measured), never demo-large beside one.
+// Each scenario gets its own stack: the demand ledger and the swap history of one must not decide the next
+// (a model swapped back within 5 minutes must be twice as hot, by design).
+async function tightNode(): Promise<Stack> {
+  const stack = await bootStack({ agents: [{ nodeId: 'tight', budgetMb: 103 }] });
+  await waitForNode(stack, 'tight');
+  return stack;
+}
+
 describe('eviction on a node that fits one model', () => {
   let stack: Stack;
 
   beforeAll(async () => {
-    // 103 MB: demo-large (100) alone, or small demo models (8 in the catalog, 4 measured), never demo-large beside one.
-    stack = await bootStack({ agents: [{ nodeId: 'tight', budgetMb: 103 }] });
-    await waitForNode(stack, 'tight');
+    stack = await tightNode();
   });
   afterAll(async () => stack?.stop());
 
@@ -40,6 +47,16 @@ describe('eviction on a node that fits one model', () => {
     expect(log.find((d) => d.rule === 'demand_evict')).toMatchObject({ outcome: 'unload', model: 'demo-large', node: 'tight', reason: expect.stringContaining('demo-small') });
     expect(existsSync(path.join(stack.workDir, 'tight', 'demo-large.gguf'))).toBe(true);
   });
+
+});
+
+describe('eviction never races a request in flight', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await tightNode();
+  });
+  afterAll(async () => stack?.stop());
 
   it('never evicts a model with a stream in flight: the newcomer waits', async () => {
     await chat(stack, 'demo-large');
