@@ -5,7 +5,11 @@ import { hubStub } from './link/stubs';
 import { API_KEY_PREFIX, hashSecret } from './tenancy/keys';
 
 /** Who a /v1 request is: `keyHash` for a managed key; unset for the bootstrap PORTEN_API_KEY (unrestricted). */
-export type AuthVariables = { keyHash?: string };
+export type AuthVariables = {
+  keyHash?: string;
+  /** The key's model allow-list, known on non-POST calls (listings); unset or null: every model. */
+  allowedModels?: string[] | null;
+};
 
 /**
  * Authenticates /v1 callers. The bootstrap key is compared in constant time;
@@ -23,6 +27,7 @@ export const apiKeyAuth: MiddlewareHandler<{ Bindings: Env; Variables: AuthVaria
   if (c.req.method !== 'POST') {
     const r = await hubStub(c.env).checkKey(keyHash);
     if (!r.ok) throw toApiError(r);
+    c.set('allowedModels', r.models);
   }
   c.set('keyHash', keyHash);
   return next();

@@ -40,11 +40,11 @@ export class Tenancy {
     return { ok: true, keyId: key.id, scope: { regions: key.regions, owner: key.owner, min_trust: key.min_trust } };
   }
 
-  /** For /v1 calls that do not reach `acquire` (model listings): is the key live? */
-  checkKey(keyHash: string): { ok: true } | Failure {
+  /** For /v1 calls that do not reach `acquire` (model listings): is the key live, and which models may it see (null: all)? */
+  checkKey(keyHash: string): { ok: true; models: string[] | null } | Failure {
     const key = this.t.keyByHash(keyHash);
     if (!key || key.revoked_at !== null) return fail('invalid_api_key', key ? 'This API key was revoked.' : 'Incorrect API key provided.');
-    return { ok: true };
+    return { ok: true, models: key.models };
   }
 
   async createKey(input: CreateKey, now: number): Promise<KeyView & { key: string }> {

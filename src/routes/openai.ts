@@ -16,14 +16,18 @@ export const openaiRoutes = new Hono<App>();
 
 openaiRoutes.use('*', apiKeyAuth);
 
+// A key with a model allow-list sees only those models, as if the others did not exist.
 openaiRoutes.get('/models', async (c) => {
-  const data = await hubStub(c.env).listModels();
+  const allowed = c.get('allowedModels');
+  const data = (await hubStub(c.env).listModels()).filter((m) => !allowed || allowed.includes(m.id));
   return c.json({ object: 'list', data });
 });
 
 openaiRoutes.get('/models/:id{.+}', async (c) => {
-  const model = await hubStub(c.env).getModel(c.req.param('id'));
-  if (!model) throw new ApiError('model_not_found', `The model '${c.req.param('id')}' does not exist.`, { param: 'model' });
+  const allowed = c.get('allowedModels');
+  const id = c.req.param('id');
+  const model = !allowed || allowed.includes(id) ? await hubStub(c.env).getModel(id) : null;
+  if (!model) throw new ApiError('model_not_found', `The model '${id}' does not exist.`, { param: 'model' });
   return c.json(model);
 });
 

@@ -71,6 +71,17 @@ describe('API keys', () => {
     await expectError(await chat(key, 'demo-plain'), 503, 'no_available_node');
   });
 
+  it('lists only the allowed models to a key with an allow-list', async () => {
+    const { key } = await createKey({ name: 'listing', models: ['demo-plain'] });
+    const auth = { authorization: `Bearer ${key}` };
+    const list = (await (await call('/v1/models', { headers: auth })).json()) as { data: Array<{ id: string }> };
+    expect(list.data.map((m) => m.id)).toEqual(['demo-plain']);
+    expect((await call('/v1/models/demo-plain', { headers: auth })).status).toBe(200);
+    await expectError(await call('/v1/models/demo-small', { headers: auth }), 404, 'model_not_found');
+    const all = (await (await call('/v1/models', { headers: { authorization: 'Bearer sk-test' } })).json()) as { data: Array<{ id: string }> };
+    expect(all.data.length).toBeGreaterThan(1);
+  });
+
   it('rate-limits with 429 and Retry-After, then recovers when the window has passed', async () => {
     const { key, id } = await createKey({ name: 'slow', rpm: 2 });
     await expectError(await chat(key), 503, 'no_available_node');
