@@ -7,6 +7,7 @@ import { BufferPool } from './raw-http';
 import { flushPolicy, isComplete, type Segment } from './plan';
 import { statePath, writePartialState } from './partial-state';
 import { SequentialHasher } from './sequential-hasher';
+import { coalesced } from '../../src/util/coalesce';
 
 export interface Tuning {
   stallMs: number;
@@ -83,10 +84,11 @@ async function runRanged(a: TransferArgs, fd: FileHandle, onFetched: (n: number)
   // Sized per connection's share: bounds what a kill loses (see flushPolicy) and keeps writes multi-MB.
   const policy = flushPolicy(Math.ceil(total / conns), conns);
   const hasher = new SequentialHasher(fd, (p) => onDiskUntil(segs, p));
-  const saver = new Saver(() => writePartialState(a.dest, { url: a.url, total, etag: a.etag, segments: segs }));
+  // Serialised: a save asked for during one runs once more after it.
+  const save = coalesced(() => writePartialState(a.dest, { url: a.url, total, etag: a.etag, segments: segs }));
   const report = () => a.onProgress(sumDone(segs), total);
   let sinceSave = 0;
-  await saver.save();
+  await save();
 
   const attempt = new AbortController();
   const stop = () => attempt.abort(a.signal.reason);
@@ -104,7 +106,7 @@ async function runRanged(a: TransferArgs, fd: FileHandle, onFetched: (n: number)
         sinceSave += len;
         if (sinceSave >= policy.saveEveryBytes) {
           sinceSave = 0;
-          void saver.save();
+          void save();
         }
       });
     }
@@ -121,7 +123,7 @@ async function runRanged(a: TransferArgs, fd: FileHandle, onFetched: (n: number)
     );
   } finally {
     a.signal.removeEventListener('abort', stop);
-    await saver.save(); // the resume point, also after a failure or an abort
+    await save(); // the resume point, also after a failure or an abort
   }
   if (firstError) throw firstError;
   if (!isComplete(segs)) throw new DownloadError('download_failed', 'segments incomplete after transfer');
@@ -216,26 +218,6 @@ function onDiskUntil(segs: readonly Segment[], pos: number): number {
 }
 
 const sumDone = (segs: readonly Segment[]) => segs.reduce((n, s) => n + s.done, 0);
-
-/** Serialises sidecar writes; a save requested during one runs once more after it. */
-class Saver {
-  private running: Promise<void> | null = null;
-  private again = false;
-  constructor(private readonly doSave: () => Promise<void>) {}
-  async save(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.doSave();
-      } while (this.again);
-    })().finally(() => (this.running = null));
-    return this.running;
-  }
-}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -2,6 +2,7 @@ import type { Env } from '../env';
 import { plan } from '../planner/plan';
 import type { PlannerConfig, RecentEviction } from '../planner/types';
 import { swapsOf } from '../planner/swaps';
+import { coalesced } from '../util/coalesce';
 import { DEMAND_RETENTION_MS, minuteOf } from '../planner/demand';
 import { applyActions } from './effects';
 import type { LiveCounters } from './live';
@@ -18,8 +19,8 @@ import type { ModelWaiters } from './waiters';
 export class Planning {
   /** Recent swaps for the planner's anti-ping-pong rule; losing them on eviction only relaxes it. */
   private swaps: RecentEviction[] = [];
-  private running: Promise<void> | null = null;
-  private again = false;
+  /** Runs the planner; concurrent calls join the run in progress and ask for one more. */
+  readonly replan = coalesced(() => this.once(Date.now()));
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -29,22 +30,6 @@ export class Planning {
     private readonly live: LiveCounters,
     readonly config: PlannerConfig,
   ) {}
-
-  replan(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.once(Date.now());
-      } while (this.again);
-    })().finally(() => {
-      this.running = null;
-    });
-    return this.running;
-  }
 
   /** Keeps a planner tick scheduled while any model is loaded, at a tenth of the demand window (1–30 s). */
   async scheduleTick(): Promise<void> {

@@ -36,7 +36,10 @@ export async function relay(env: Env, ctx: ExecutionContext, input: DispatchInpu
   const acquiring = hub.acquire(req);
   if (!input.stream) return forward(env, ctx, input, await settle(acquiring), t0);
 
-  const early = await Promise.race([acquiring, sleep(COMMIT_AFTER_MS).then(() => null)]);
+  let commitTimer: ReturnType<typeof setTimeout> | undefined;
+  const commit = new Promise<null>((resolve) => (commitTimer = setTimeout(() => resolve(null), COMMIT_AFTER_MS)));
+  const early = await Promise.race([acquiring, commit]);
+  clearTimeout(commitTimer);
   if (early) return forward(env, ctx, input, early, t0);
 
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
@@ -104,8 +107,4 @@ async function comment(env: Env, writer: WritableStreamDefaultWriter<Uint8Array>
   } catch {
     // A failed keep-alive is not worth failing the request over; the client may also be gone.
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
