@@ -13,21 +13,54 @@ import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readDemoExpectations, writeDemoExpectations, type Expected } from './gguf/demo-catalog';
+import { FAMILY_DEMOS, type FamilyDemo } from './gguf/demo-families';
+import { familyTokenizer } from './gguf/family-tokenizer';
 import { buildLlamaSpec, type LlamaShape } from './gguf/llama-model';
-import { writeGguf } from './gguf/gguf-writer';
+import { writeGguf, type GgufSpec } from './gguf/gguf-writer';
+import { ensureLlamaCppSource, readTemplate, vocabPath } from './llama-cpp/source';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CATALOG_PATH = join(REPO_ROOT, 'catalog', 'models.json');
 
+export type DemoModel = LlamaShape & { id: string; family?: FamilyDemo };
+
+/**
+ * Tiny shape of the family demos (n_embd 64, 2 layers: fast on one CPU thread) with the
+ * 32k context real coding agents need; the vocabulary is the family's own.
+ */
+const familyModel = (f: FamilyDemo): DemoModel => ({
+  id: f.id,
+  name: f.id,
+  seed: f.seed,
+  nEmbd: 64,
+  nLayers: 2,
+  nHead: 4,
+  nHeadKv: 2,
+  nFf: 128,
+  contextLength: 32768,
+  family: f,
+});
+
 /** Shapes of the demo models. Changing any number changes the files' sha256 (update the catalog). */
-export const DEMO_MODELS: ReadonlyArray<LlamaShape & { id: string }> = [
+export const DEMO_MODELS: readonly DemoModel[] = [
   { id: 'demo-small', name: 'demo-small', seed: 1, nEmbd: 64, nLayers: 2, nHead: 4, nHeadKv: 4, nFf: 128, contextLength: 512 },
   { id: 'demo-plain', name: 'demo-plain', seed: 2, nEmbd: 64, nLayers: 2, nHead: 4, nHeadKv: 4, nFf: 128, contextLength: 512 },
   // ~70 MB: large enough that download and load progress is visible, small enough to generate at ~100 tokens/s on one CPU thread.
   { id: 'demo-large', name: 'demo-large', seed: 3, nEmbd: 512, nLayers: 5, nHead: 8, nHeadKv: 8, nFf: 1536, contextLength: 512 },
   // Embeddings only: mean pooling makes the vector describe the whole input rather than its last token.
   { id: 'demo-embed', name: 'demo-embed', seed: 4, nEmbd: 64, nLayers: 2, nHead: 4, nHeadKv: 4, nFf: 128, contextLength: 512, poolingType: 'mean' },
+  // Real families' tokenizers, special tokens and chat templates (see scripts/gguf/demo-families.ts).
+  ...FAMILY_DEMOS.map(familyModel),
 ];
+
+/** The GGUF of one demo model; family demos read their vocabulary and template from the llama.cpp tree. */
+async function specOf(model: DemoModel): Promise<GgufSpec> {
+  const { family, ...shape } = model;
+  if (!family) return buildLlamaSpec(shape);
+  const src = ensureLlamaCppSource();
+  const tokenizer = await familyTokenizer(vocabPath(src, family.vocab), family.tokens, readTemplate(src, family.template));
+  return buildLlamaSpec(shape, tokenizer);
+}
 
 export interface DemoModelFile {
   id: string;
@@ -49,7 +82,10 @@ export async function sha256File(path: string): Promise<string> {
 
 async function matches(path: string, want: Expected | undefined): Promise<boolean> {
   if (!want) return false;
-  const size = await stat(path).then((s) => s.size, () => -1);
+  const size = await stat(path).then(
+    (s) => s.size,
+    () => -1,
+  );
   return size === want.bytes && (await sha256File(path)) === want.sha256;
 }
 
@@ -83,7 +119,7 @@ export async function ensureDemoModels(dir: string, opts: EnsureOptions = {}): P
       continue;
     }
     const started = Date.now();
-    const w = await writeGguf(path, buildLlamaSpec(shape));
+    const w = await writeGguf(path, await specOf(shape));
     opts.log?.(`${file}: ${w.bytes} bytes, sha256 ${w.sha256} (${Date.now() - started} ms)`);
     if (want && want.sha256 !== w.sha256 && !opts.updateCatalog) {
       throw new Error(`${file}: generated sha256 ${w.sha256} differs from catalog ${want.sha256}; run npm run models -- --update-catalog`);

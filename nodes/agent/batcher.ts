@@ -34,7 +34,10 @@ export class Batcher {
   private timer: NodeJS.Timeout | undefined;
   private lastEmit = -Infinity;
 
-  constructor(private readonly emit: (data: string, seq: number) => void, private readonly o: BatchOptions = DEFAULT_BATCH) {}
+  constructor(
+    private readonly emit: (data: string, seq: number) => void,
+    private readonly o: BatchOptions = DEFAULT_BATCH,
+  ) {}
 
   push(data: string): void {
     if (!data) return;

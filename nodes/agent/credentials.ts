@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** What `porten login` stores and `porten run` reads: the node's identity at one edge. */
 export const CredentialsSchema = z.object({

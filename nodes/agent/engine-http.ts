@@ -9,15 +9,26 @@ export interface EngineResponse {
   body: http.IncomingMessage;
 }
 
-/** POSTs a JSON body to an engine on loopback. Rejects on connection errors and on `signal` (which also ends the body). */
-export function postToEngine(url: string, body: string, signal: AbortSignal): Promise<EngineResponse> {
+/**
+ * POSTs a JSON body to an engine on loopback. Rejects on connection errors and on `signal` (which also ends the body).
+ * `requestId` goes out as `x-request-id`, which vLLM-style upstreams take as their own request id in their logs.
+ */
+export function postToEngine(url: string, body: string, signal: AbortSignal, requestId?: string): Promise<EngineResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, {
-      method: 'POST',
-      agent,
-      signal,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => resolve({ status: res.statusCode ?? 502, contentType: String(res.headers['content-type'] ?? 'application/json'), body: res }));
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        signal,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...(requestId ? { 'x-request-id': requestId } : {}),
+        },
+      },
+      (res) => resolve({ status: res.statusCode ?? 502, contentType: String(res.headers['content-type'] ?? 'application/json'), body: res }),
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -1,39 +1,40 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { InventoryItem } from '../../src/protocol';
+import { modelFileName } from '../engines/args';
+import { scanModels } from './local-models';
 
 /**
- * Lists the weights on disk under `dir` (`<model>.gguf`). The sha256 is
- * reported only when the downloader's `.verified.json` sidecar still matches the
- * file's size and mtime; a missing directory is an empty inventory.
+ * The weights on disk under `dir` as the hello and `node.inventory` report them: finished models
+ * (`<model>.gguf`, or every part of a split GGUF), with the sha256 only when the downloader's
+ * `.verified.json` sidecar still matches the file. File names come from `modelFileName`: a plain id is its own
+ * name; a hashed name's id is read from its `.id` sidecar, written when the download started, and a file whose id
+ * cannot be told is left out. Downloads in progress and incomplete splits are left out; a missing directory is an
+ * empty inventory.
  */
 export async function scanInventory(dir: string): Promise<InventoryItem[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return [];
-  }
   const items: InventoryItem[] = [];
-  for (const name of names.sort()) {
-    if (!name.endsWith('.gguf')) continue;
-    const file = path.join(dir, name);
-    try {
-      const st = await stat(file);
-      if (!st.isFile()) continue;
-      items.push({ model: name.slice(0, -5), bytes: st.size, sha256: await verifiedDigest(file, st.size, st.mtimeMs) });
-    } catch {
-      // removed while scanning
-    }
+  for (const m of await scanModels(dir)) {
+    if (m.verification === 'downloading' || m.verification === 'incomplete') continue;
+    const model = m.files.length === 1 ? await modelOf(path.join(dir, m.files[0]), m.files[0]) : m.model;
+    if (model === null) continue;
+    items.push({ model, bytes: m.bytes, sha256: m.sha256 });
   }
   return items.slice(0, 4096);
 }
 
-async function verifiedDigest(file: string, size: number, mtimeMs: number): Promise<string | undefined> {
+/** Writes the id beside a hashed weights file, so the inventory can name the model (plain ids need none). */
+export async function recordModelId(file: string, model: string): Promise<void> {
+  if (path.basename(file) !== `${model}.gguf`) await writeFile(`${file}.id`, model);
+}
+
+/** The model id a weights file holds, or null when it cannot be told (a hashed name without a matching sidecar). */
+async function modelOf(file: string, name: string): Promise<string | null> {
+  if (!name.includes('~')) return name.slice(0, -5);
   try {
-    const v = JSON.parse(await readFile(`${file}.verified.json`, 'utf8')) as { size?: unknown; mtimeMs?: unknown; sha256?: unknown };
-    return v.size === size && v.mtimeMs === mtimeMs && typeof v.sha256 === 'string' && /^[0-9a-f]{64}$/.test(v.sha256) ? v.sha256 : undefined;
+    const id = (await readFile(`${file}.id`, 'utf8')).trim();
+    return modelFileName(id) === name ? id : null;
   } catch {
-    return undefined;
+    return null;
   }
 }

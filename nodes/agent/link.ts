@@ -1,13 +1,15 @@
 import WebSocket from 'ws';
-import {
-  CloseCode, EdgeToNodeSchema, MAX_FRAME_BYTES, isFinalClose, parseFrame, type EdgeToNode, type NodeToEdge,
-} from '../../src/protocol';
+import { CloseCode, EdgeToNodeSchema, MAX_FRAME_BYTES, NODE_PING, isFinalClose, parseFrame, type EdgeToNode, type NodeToEdge } from '../../src/protocol';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import type { Logger } from './log';
+import { sanitizeFrame } from './sanitize';
 
 /** Above this many queued bytes readers pause; they resume below LOW_WATER. */
 export const HIGH_WATER = 1 << 20;
 const LOW_WATER = 256 * 1024;
+/** Liveness: a ping every PING_MS (answered by the edge's runtime without waking anything); silence for SILENT_MS ends the socket. */
+export const PING_MS = 2000;
+export const SILENT_MS = 3 * PING_MS;
 
 export interface LinkOptions {
   edgeUrl: string;
@@ -23,6 +25,9 @@ export interface LinkOptions {
   onFinal: (code: number, reason: string) => void;
   inflight: () => number;
   backoff?: BackoffPolicy;
+  /** Overrides PING_MS / SILENT_MS (tests). */
+  pingMs?: number;
+  silentMs?: number;
 }
 
 export function connectUrl(edgeUrl: string): string {
@@ -38,6 +43,9 @@ export class Link {
   private ws: WebSocket | undefined;
   private attempt = 0;
   private heartbeat: NodeJS.Timeout | undefined;
+  private pinger: NodeJS.Timeout | undefined;
+  /** When the edge was last heard from (any frame, pongs included). */
+  private heardAt = 0;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
   /** HTTP status of an upgrade refusal that ends the link for good. */
@@ -62,7 +70,8 @@ export class Link {
   send(frame: NodeToEdge): boolean {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(JSON.stringify(frame));
+    // Error text leaves the node as one safe line (no URLs, paths, secrets or engine stderr).
+    ws.send(JSON.stringify(sanitizeFrame(frame)));
     return true;
   }
 
@@ -96,12 +105,18 @@ export class Link {
     this.ws = ws;
     ws.on('open', () => {
       this.o.log.info('connected', { url });
-      this.o.hello().then((h) => this.ws === ws && this.send(h), (err) => {
-        this.o.log.error('cannot build hello', { error: (err as Error).message });
-        ws.close(1011, 'hello failed');
-      });
+      this.o.hello().then(
+        (h) => this.ws === ws && this.send(h),
+        (err) => {
+          this.o.log.error('cannot build hello', { error: (err as Error).message });
+          ws.close(1011, 'hello failed');
+        },
+      );
     });
-    ws.on('message', (data, isBinary) => this.receive(isBinary ? new ArrayBuffer(0) : data.toString()));
+    ws.on('message', (data, isBinary) => {
+      this.heardAt = Date.now();
+      this.receive(isBinary ? new ArrayBuffer(0) : data.toString());
+    });
     // Upgrade refusals (401 and the like) surface here; 'close' follows with 1006.
     ws.on('unexpected-response', (_req, res) => {
       this.o.log.warn('edge refused the socket', { status: res.statusCode });
@@ -127,6 +142,7 @@ export class Link {
       this.startHeartbeat(f.heartbeat_s);
       return;
     }
+    if (f.type === 'hub.pong') return;
     try {
       this.o.onFrame(f);
     } catch (err) {
@@ -159,10 +175,26 @@ export class Link {
     // One at once, so the edge learns the in-flight count without waiting a whole period.
     beat();
     this.heartbeat = setInterval(beat, seconds * 1000);
+    // Pings go out as the exact text the edge's auto-response matches. A socket that stays silent
+    // (edge frozen, or a half-open connection after the edge's host died) is ended and redialled.
+    const ws = this.ws;
+    const silentMs = this.o.silentMs ?? SILENT_MS;
+    this.heardAt = Date.now();
+    this.pinger = setInterval(() => {
+      if (!ws || ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
+      if (Date.now() - this.heardAt > silentMs) {
+        this.o.log.warn('edge silent; reconnecting', { silent_ms: Date.now() - this.heardAt });
+        ws.terminate();
+        return;
+      }
+      ws.send(NODE_PING);
+    }, this.o.pingMs ?? PING_MS);
   }
 
   private stopHeartbeat(): void {
     clearInterval(this.heartbeat);
+    clearInterval(this.pinger);
     this.heartbeat = undefined;
+    this.pinger = undefined;
   }
 }

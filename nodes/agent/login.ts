@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { writeCredentials } from './credentials';
 
 /** RFC 8628 §3.2 device authorization response. */
@@ -32,9 +32,12 @@ export interface LoginOptions {
 export async function login(o: LoginOptions): Promise<number> {
   const http = o.fetch ?? fetch;
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const post = (path: string, body: unknown) => http(`${o.edgeUrl}/agent/v1${path}`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-  });
+  const post = (path: string, body: unknown) =>
+    http(`${o.edgeUrl}/agent/v1${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   let start: z.infer<typeof StartSchema>;
   try {

@@ -1,6 +1,6 @@
 import { HeadError } from './http-head';
 
-const enum S {
+enum S {
   Size,
   SizeSpace,
   Ext,
@@ -60,8 +60,10 @@ export class ChunkedDecoder {
             this.left = this.left * 16 + d;
           } else if (this.digits === 0) throw new HeadError('chunk size expected');
           else if (c === 13) this.s = S.SizeLf;
-          else if (c === 59) this.s = S.Ext; // ';'
-          else if (c === 32 || c === 9) this.s = S.SizeSpace; // BWS before an extension
+          else if (c === 59)
+            this.s = S.Ext; // ';'
+          else if (c === 32 || c === 9)
+            this.s = S.SizeSpace; // BWS before an extension
           else throw new HeadError('invalid chunk size');
           break;
         }

@@ -1,11 +1,14 @@
+import { redactText } from './redact';
+
 /** Closed set of failure codes the node agent reports upward (see ARCHITECTURE: downloads). */
 export const DOWNLOAD_ERROR_CODES = ['download_failed', 'verify_failed', 'disk_full', 'cancelled'] as const;
 export type DownloadErrorCode = (typeof DOWNLOAD_ERROR_CODES)[number];
 
+/** Its message is redacted on construction (redact.ts): it may reach the Hub, clients' warming view and logs. */
 export class DownloadError extends Error {
   readonly code: DownloadErrorCode;
   constructor(code: DownloadErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(redactText(message), options);
     this.name = 'DownloadError';
     this.code = code;
   }

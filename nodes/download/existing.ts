@@ -1,4 +1,4 @@
-import { open, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { DownloadError } from './errors';
 import type { ProbeResult } from './probe';
 import { hashFile } from './sequential-hasher';
@@ -16,7 +16,7 @@ export async function existingVerdict(
   bytes: number | undefined,
   doProbe: () => Promise<ProbeResult>,
 ): Promise<number | null> {
-  let st;
+  let st: Awaited<ReturnType<typeof stat>>;
   try {
     st = await stat(dest);
   } catch {
@@ -26,8 +26,7 @@ export async function existingVerdict(
   if (bytes === undefined || st.size === bytes) {
     if (await isCachedVerified(dest, st.size, st.mtimeMs, sha)) return st.size;
     if (sha !== null) {
-      const fd = await open(dest, 'r');
-      const digest = await hashFile(fd, st.size).finally(() => fd.close());
+      const digest = await hashFile(dest, st.size);
       if (digest === sha) {
         await recordVerified(dest, digest);
         return st.size;

@@ -1,18 +1,22 @@
 import { BatchWriter, pumpBody, type WriteFn } from './batch-writer';
+import { HttpClient, RedirectError, type Resolved } from './http-client';
 import { httpGet } from './http-get';
-import { BodyEndedEarly, BufferPool, RawFallback, rawGet } from './raw-http';
+import { BodyEndedEarly, RawFallback } from './raw-http';
 
 /** Why one HTTP transfer stopped early. `retryable` says whether trying again can help. */
 export class FetchFailure extends Error {
   constructor(
-    readonly kind: 'range-ignored' | 'http' | 'short' | 'overrun' | 'stall' | 'network',
+    readonly kind: 'range-ignored' | 'http' | 'short' | 'overrun' | 'stall' | 'network' | 'redirect',
     message: string,
     readonly retryable: boolean,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; status?: number },
   ) {
     super(message, options);
     this.name = 'FetchFailure';
+    this.status = options?.status;
   }
+  /** the HTTP status, for kind 'http' */
+  readonly status: number | undefined;
 }
 
 export interface FetchRangeArgs {
@@ -29,10 +33,12 @@ export interface FetchRangeArgs {
   /** persists `len` bytes at file offset `at`; called in order, never two at once */
   write: WriteFn;
   onReceived(bytes: number): void;
-  /** false: always use node:http (default: the raw client for plain http://) */
+  /** false: always use node:http (default: the raw client, http:// and https://) */
   rawHttp?: boolean;
-  /** read buffers shared by the pieces of one transfer (raw client only) */
-  pool?: BufferPool;
+  /** connections and read buffers shared by the pieces of one download (a fresh one when absent) */
+  client?: HttpClient;
+  /** where the request ended up after redirects, so later pieces can go there directly */
+  onResolved?(r: Resolved): void;
 }
 
 /**
@@ -41,8 +47,9 @@ export interface FetchRangeArgs {
  * it throws, so a retry resumes where this one stopped. Resolves only when the whole range arrived
  * (or, with `end: null`, when the body ended); a short body, a stall, a reset or an ignored Range
  * all throw FetchFailure. An abort of `signal` rethrows the abort as is.
- * Plain http:// goes through the copy-free raw client unless `rawHttp` is false; https://, redirects
- * and unusual responses go through node:http.
+ * http:// and https:// go through the copy-free raw client with kept-alive connections (it follows
+ * redirects itself) unless `rawHttp` is false; responses it leaves alone (1xx, transfer codings
+ * other than chunked) are redone through node:http.
  */
 export async function fetchRange(a: FetchRangeArgs): Promise<number> {
   const ctl = new AbortController();
@@ -52,12 +59,15 @@ export async function fetchRange(a: FetchRangeArgs): Promise<number> {
   let lastByteAt = Date.now();
   let stalled = false;
   // Polling a timestamp is far cheaper than re-arming a timer on every 64 KB chunk.
-  const watchdog = setInterval(() => {
-    if (Date.now() - lastByteAt > a.stallMs) {
-      stalled = true;
-      ctl.abort(new FetchFailure('stall', `no bytes for ${a.stallMs} ms`, true));
-    }
-  }, Math.max(10, Math.floor(a.stallMs / 4)));
+  const watchdog = setInterval(
+    () => {
+      if (Date.now() - lastByteAt > a.stallMs) {
+        stalled = true;
+        ctl.abort(new FetchFailure('stall', `no bytes for ${a.stallMs} ms`, true));
+      }
+    },
+    Math.max(10, Math.floor(a.stallMs / 4)),
+  );
   watchdog.unref?.();
 
   const expect = a.end === null ? Infinity : a.end - a.start;
@@ -80,23 +90,32 @@ export async function fetchRange(a: FetchRangeArgs): Promise<number> {
   try {
     const headers: Record<string, string> = { ...a.headers };
     if (a.ranged) headers.range = a.end === null ? `bytes=${a.start}-` : `bytes=${a.start}-${a.end - 1}`;
-    const url = new URL(a.url);
-    let raw = a.rawHttp !== false && url.protocol === 'http:';
+    let raw = a.rawHttp !== false;
     if (raw) {
       let at = a.start;
-      await rawGet({
-        url,
-        headers,
-        signal: ctl.signal,
-        bufferBytes: a.bufferBytes,
-        pool: a.pool ?? new BufferPool(0),
-        onHead: (h) => checkStatus(h.status, h.headers['content-range'], a),
-        onBody,
-        write: (parts, len) => write((at += len) - len, parts, len),
-      }).catch((err) => {
+      const client = a.client ?? new HttpClient(1);
+      try {
+        const r = await client.follow({
+          url: a.url,
+          headers,
+          signal: ctl.signal,
+          bufferBytes: a.bufferBytes,
+          onHead: (h) => {
+            checkStatus(h.status, h.headers['content-range'], a);
+            return 'body';
+          },
+          onBody,
+          write: (parts, len) => write((at += len) - len, parts, len),
+        });
+        const { range: _range, ...plain } = r.headers;
+        if (r.url !== a.url) a.onResolved?.({ url: r.url, headers: plain });
+      } catch (err) {
+        if (err instanceof RedirectError) throw new FetchFailure('redirect', err.message, false, { cause: err });
         if (!(err instanceof RawFallback)) throw err;
-        raw = false; // a redirect or something unusual: node:http handles it from scratch
-      });
+        raw = false; // something unusual: node:http handles it from scratch
+      } finally {
+        if (!a.client) client.close();
+      }
     }
     if (!raw) await viaNodeHttp(a, headers, ctl.signal, write, onBody);
   } catch (err) {
@@ -124,7 +143,13 @@ export async function fetchRange(a: FetchRangeArgs): Promise<number> {
 }
 
 /** The node:http path: 64 KB chunks gathered into batches. Rethrows a write error before the network one. */
-async function viaNodeHttp(a: FetchRangeArgs, headers: Record<string, string>, signal: AbortSignal, write: WriteFn, onBody: (n: number) => void): Promise<void> {
+async function viaNodeHttp(
+  a: FetchRangeArgs,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  write: WriteFn,
+  onBody: (n: number) => void,
+): Promise<void> {
   let resume = () => {};
   const writer = new BatchWriter(a.start, a.bufferBytes, write, () => resume());
   let failure: unknown = null;
@@ -166,5 +191,5 @@ function checkStatus(status: number, contentRange: string | undefined, a: FetchR
   if (status === 200 && !a.ranged) return;
   // 408/429/5xx are the origin's momentary trouble; other 4xx (404, 401, 416) will not fix themselves.
   const retryable = status === 408 || status === 429 || status >= 500;
-  throw new FetchFailure('http', `origin answered HTTP ${status}`, retryable);
+  throw new FetchFailure('http', `origin answered HTTP ${status}`, retryable, { status });
 }

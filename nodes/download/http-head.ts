@@ -8,6 +8,8 @@ export interface ResponseHead {
   framing: Framing;
   /** bytes from the start of the response to the first body byte */
   headBytes: number;
+  /** HTTP/1.1 without `Connection: close`: the connection may carry the next request. */
+  keepAlive: boolean;
 }
 
 /** The origin broke HTTP/1.1: not retrying on the same terms would not help, but another attempt may. */
@@ -44,7 +46,9 @@ export function parseHead(buf: Uint8Array, start: number, end: number): Response
   }
   if (stop - start > MAX_HEAD_BYTES) throw new HeadError(`response head larger than ${MAX_HEAD_BYTES} bytes`);
   // latin1 maps bytes 1:1, so obs-text survives and offsets stay byte offsets.
-  const lines = Buffer.from(buf.buffer, buf.byteOffset + start, stop - start).toString('latin1').split('\r\n');
+  const lines = Buffer.from(buf.buffer, buf.byteOffset + start, stop - start)
+    .toString('latin1')
+    .split('\r\n');
   const m = STATUS_LINE.exec(lines[0]);
   if (!m) throw new HeadError(`malformed status line ${JSON.stringify(lines[0].slice(0, 80))}`);
   const http10 = m[1] === '0';
@@ -67,7 +71,8 @@ export function parseHead(buf: Uint8Array, start: number, end: number): Response
     if (key === 'content-length') lengths = lengths.concat(value.split(',').map((v) => v.trim()));
     headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
   }
-  return { status, headers, framing: framing(status, headers, lengths, http10), headBytes: stop + 4 - start };
+  const keepAlive = !http10 && !/\bclose\b/i.test(headers.connection ?? '');
+  return { status, headers, framing: framing(status, headers, lengths, http10), headBytes: stop + 4 - start, keepAlive };
 }
 
 function framing(status: number, headers: Record<string, string>, lengths: string[], http10: boolean): Framing {

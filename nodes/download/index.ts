@@ -9,7 +9,8 @@ export type { EnsureFileOptions, EnsureFileResult } from './types';
 export type { BackoffPolicy } from './backoff';
 export { DownloadError } from './errors';
 export type { DownloadErrorCode } from './errors';
-export { resolveUrl } from './resolve-url';
+export { hfFromEnv, resolveUrl, type HfSettings } from './resolve-url';
+export { redactText, redactUrl } from './redact';
 
 interface Job {
   promise: Promise<EnsureFileResult>;

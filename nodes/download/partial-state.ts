@@ -1,5 +1,5 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Segment } from './plan';
 
 /** Progress of an unfinished download, kept next to `<dest>.partial` so a restart fetches only what is missing. */
@@ -9,9 +9,7 @@ const PartialStateSchema = z.object({
   total: z.number().int().nonnegative(),
   /** validator from the origin; a changed file must not be spliced onto old bytes */
   etag: z.string().nullable(),
-  segments: z
-    .array(z.object({ start: z.number().int().nonnegative(), end: z.number().int().nonnegative(), done: z.number().int().nonnegative() }))
-    .min(1),
+  segments: z.array(z.object({ start: z.number().int().nonnegative(), end: z.number().int().nonnegative(), done: z.number().int().nonnegative() })).min(1),
 });
 export type PartialState = z.infer<typeof PartialStateSchema>;
 

@@ -3,32 +3,47 @@ import { DownloadError } from './errors';
 export interface ResolvedUrl {
   url: string;
   headers: Record<string, string>;
+  /** For hf:// references: `org/repo/path@revision`, for messages; and whether a token was attached. */
+  hf?: { ref: string; token: boolean };
 }
 
-export interface ResolveEnv {
-  HF_TOKEN?: string;
-  PORTEN_HF_BASE?: string;
+/** Where hf:// resolves and with which token; the agent fills it from its configuration. */
+export interface HfSettings {
+  /** default https://huggingface.co */
+  endpoint?: string;
+  token?: string;
 }
 
-const HF_DEFAULT_BASE = 'https://huggingface.co';
+export const HF_DEFAULT_ENDPOINT = 'https://huggingface.co';
+
+/**
+ * The Hugging Face settings from the environment, as the HF tools read them: HF_ENDPOINT and
+ * HF_TOKEN, with PORTEN_HF_ENDPOINT (and the older PORTEN_HF_BASE) winning over HF_ENDPOINT.
+ */
+export function hfFromEnv(env: Record<string, string | undefined>): HfSettings {
+  const endpoint = env.PORTEN_HF_ENDPOINT || env.PORTEN_HF_BASE || env.HF_ENDPOINT || undefined;
+  return { endpoint, token: env.HF_TOKEN || undefined };
+}
 
 /**
  * Maps a model URL to what we actually fetch. `http(s)://` passes through untouched;
- * `hf://org/repo[@revision]/path/in/repo` becomes `<base>/org/repo/resolve/<revision|main>/path`
- * with a bearer token when HF_TOKEN is set. Pure: the environment is passed in.
- * The token is only ever attached to hf:// URLs, never to arbitrary origins.
+ * `hf://org/repo/path/in/repo[@revision]` (or `hf://org/repo@revision/path`) becomes
+ * `<endpoint>/org/repo/resolve/<revision|main>/path` with a bearer token when one is set. Pure.
+ * The token is only ever attached to hf:// URLs, never to arbitrary origins, and the HTTP client
+ * drops it when a redirect leaves the endpoint's origin (the CDN never sees it).
  */
-export function resolveUrl(url: string, env: ResolveEnv): ResolvedUrl {
+export function resolveUrl(url: string, hf: HfSettings = {}): ResolvedUrl {
   if (/^https?:\/\//i.test(url)) return { url, headers: {} };
-  const m = /^hf:\/\/([^/]+)\/([^/@]+)(?:@([^/]+))?\/(.+)$/.exec(url);
-  if (!m) {
-    throw new DownloadError('download_failed', `unsupported model URL ${JSON.stringify(url)} (expected http(s):// or hf://org/repo/path)`);
+  const m = /^hf:\/\/([^/@]+)\/([^/@]+)(?:@([^/]+))?\/([^@]+?)(?:@([^/@]+))?$/.exec(url);
+  if (!m || (m[3] && m[5])) {
+    throw new DownloadError('download_failed', `unsupported model URL ${JSON.stringify(url)} (expected http(s):// or hf://org/repo/path[@revision])`);
   }
-  const [, org, repo, revision, filePath] = m;
-  const base = (env.PORTEN_HF_BASE || HF_DEFAULT_BASE).replace(/\/+$/, '');
+  const [, org, repo, revBefore, filePath, revAfter] = m;
+  const revision = revBefore ?? revAfter ?? 'main';
+  const base = (hf.endpoint || HF_DEFAULT_ENDPOINT).replace(/\/+$/, '');
   const encodedPath = filePath.split('/').map(encodeURIComponent).join('/');
-  const resolved = `${base}/${encodeURIComponent(org)}/${encodeURIComponent(repo)}/resolve/${encodeURIComponent(revision ?? 'main')}/${encodedPath}`;
+  const resolved = `${base}/${encodeURIComponent(org)}/${encodeURIComponent(repo)}/resolve/${encodeURIComponent(revision)}/${encodedPath}`;
   const headers: Record<string, string> = {};
-  if (env.HF_TOKEN) headers.authorization = `Bearer ${env.HF_TOKEN}`;
-  return { url: resolved, headers };
+  if (hf.token) headers.authorization = `Bearer ${hf.token}`;
+  return { url: resolved, headers, hf: { ref: `${org}/${repo}/${filePath}@${revision}`, token: !!hf.token } };
 }

@@ -3,11 +3,11 @@ import { backoffMs, type BackoffPolicy } from './backoff';
 import { DownloadError } from './errors';
 import type { WriteFn } from './batch-writer';
 import { FetchFailure, fetchRange } from './fetch-range';
-import { BufferPool } from './raw-http';
+import type { HttpClient, Resolved } from './http-client';
 import { flushPolicy, isComplete, type Segment } from './plan';
 import { statePath, writePartialState } from './partial-state';
 import { SequentialHasher } from './sequential-hasher';
-import { coalesced } from '../../src/util/coalesce';
+import { coalesced } from '../../src/protocol/coalesce';
 
 export interface Tuning {
   stallMs: number;
@@ -19,8 +19,11 @@ export interface Tuning {
 }
 
 export interface TransferArgs {
+  /** the file's URL as given (the resume sidecar is keyed by it) */
   url: string;
   headers: Record<string, string>;
+  /** where the bytes actually are after redirects (a CDN, with no credentials), when already known */
+  resolved?: Resolved;
   /** final path; the data goes to `partialFile`, progress to the sidecar beside it */
   dest: string;
   partialFile: string;
@@ -36,8 +39,8 @@ export interface TransferArgs {
   tuning: Tuning;
   signal: AbortSignal;
   onProgress(doneBytes: number, totalBytes: number): void;
-  /** the raw client's read buffers, shared by all pieces (set by transfer; callers leave it out) */
-  pool?: BufferPool;
+  /** kept-alive connections and read buffers shared by all pieces */
+  client: HttpClient;
 }
 
 export interface TransferResult {
@@ -52,9 +55,7 @@ export interface TransferResult {
  * Persists segment progress every few MB so a kill loses less than a segment. Returns the size and
  * sha256 of what landed on disk; it does not judge them (the caller verifies).
  */
-export async function transfer(args: TransferArgs): Promise<TransferResult> {
-  // Two read buffers per connection, handed from piece to piece rather than reallocated (GC).
-  const a: TransferArgs = { ...args, pool: new BufferPool(2 * Math.max(1, args.connections)) };
+export async function transfer(a: TransferArgs): Promise<TransferResult> {
   const fd = await open(a.partialFile, a.fresh ? 'w+' : 'r+');
   try {
     let fetched = 0;
@@ -83,7 +84,7 @@ async function runRanged(a: TransferArgs, fd: FileHandle, onFetched: (n: number)
   const conns = Math.max(1, Math.min(a.connections, segs.length));
   // Sized per connection's share: bounds what a kill loses (see flushPolicy) and keeps writes multi-MB.
   const policy = flushPolicy(Math.ceil(total / conns), conns);
-  const hasher = new SequentialHasher(fd, (p) => onDiskUntil(segs, p));
+  const hasher = new SequentialHasher(a.partialFile, (p) => onDiskUntil(segs, p));
   // Serialised: a save asked for during one runs once more after it.
   const save = coalesced(() => writePartialState(a.dest, { url: a.url, total, etag: a.etag, segments: segs }));
   const report = () => a.onProgress(sumDone(segs), total);
@@ -124,6 +125,7 @@ async function runRanged(a: TransferArgs, fd: FileHandle, onFetched: (n: number)
   } finally {
     a.signal.removeEventListener('abort', stop);
     await save(); // the resume point, also after a failure or an abort
+    if (firstError || !isComplete(segs)) hasher.dispose();
   }
   if (firstError) throw firstError;
   if (!isComplete(segs)) throw new DownloadError('download_failed', 'segments incomplete after transfer');
@@ -135,22 +137,39 @@ async function runSingle(a: TransferArgs, fd: FileHandle, onFetched: (n: number)
   const seg: Segment = { start: 0, end: a.total ?? Number.MAX_SAFE_INTEGER, done: 0 };
   a.segments.splice(0, a.segments.length, seg);
   const known = a.total !== null;
-  let hasher = new SequentialHasher(fd, (p) => (p < seg.done ? seg.done : p));
+  let hasher: SequentialHasher | null = null;
   const bufferBytes = flushPolicy(a.total ?? 64 << 20, 1).bufferBytes;
   const restart = async () => {
     seg.done = 0;
     await fd.truncate(0);
-    hasher = new SequentialHasher(fd, (p) => (p < seg.done ? seg.done : p));
+    hasher?.dispose();
+    hasher = new SequentialHasher(a.partialFile, (p) => Math.max(p, seg.done));
   };
   await restart();
-  await runSegment(a, seg, false, a.signal, bufferBytes, onFetched, async (at, chunks, len) => {
-    await writeAll(fd, chunks, at, len);
-    seg.done = at + len;
-    hasher.written(at, chunks, len);
-    a.onProgress(seg.done, a.total ?? 0);
-  }, restart, known);
+  const h = () => hasher as SequentialHasher;
+  try {
+    await runSegment(
+      a,
+      seg,
+      false,
+      a.signal,
+      bufferBytes,
+      onFetched,
+      async (at, chunks, len) => {
+        await writeAll(fd, chunks, at, len);
+        seg.done = at + len;
+        h().written(at, chunks, len);
+        a.onProgress(seg.done, a.total ?? 0);
+      },
+      restart,
+      known,
+    );
+  } catch (err) {
+    h().dispose();
+    throw err;
+  }
   const total = seg.done;
-  return { total, sha256: await hasher.digest(total) };
+  return { total, sha256: await h().digest(total) };
 }
 
 async function runSegment(
@@ -168,11 +187,12 @@ async function runSegment(
   for (;;) {
     if (ranged && seg.start + seg.done >= seg.end) return;
     const before = seg.done;
+    const target = a.resolved ?? { url: a.url, headers: a.headers };
     try {
       const start = seg.start + seg.done;
       await fetchRange({
-        url: a.url,
-        headers: a.headers,
+        url: target.url,
+        headers: target.headers,
         start,
         end: knownEnd ? seg.end : null,
         ranged,
@@ -182,15 +202,22 @@ async function runSegment(
         write,
         onReceived: onFetched,
         rawHttp: a.tuning.rawHttp,
-        pool: a.pool,
+        client: a.client,
+        // Later pieces go straight to where this one was redirected (Hugging Face's CDN).
+        onResolved: (r) => (a.resolved = r),
       });
       if (!ranged) return;
     } catch (err) {
-      if (signal.aborted || !(err instanceof FetchFailure) || !err.retryable) throw err;
+      // A signed CDN URL expires (403) or vanishes: resolve again from the file's own URL.
+      const expired = err instanceof FetchFailure && err.kind === 'http' && a.resolved !== undefined && [401, 403, 404, 410].includes(err.status ?? 0);
+      if (expired) a.resolved = undefined;
+      if (signal.aborted || !(err instanceof FetchFailure) || (!err.retryable && !expired)) throw err;
       // Progress proves the origin works; only consecutive fruitless attempts count toward giving up.
       if (ranged && seg.done > before) attempt = 0;
       if (attempt >= a.tuning.retries) {
-        throw new DownloadError('download_failed', `giving up after ${attempt + 1} attempts at bytes ${seg.start + seg.done}-${seg.end - 1}: ${err.message}`, { cause: err });
+        throw new DownloadError('download_failed', `giving up after ${attempt + 1} attempts at bytes ${seg.start + seg.done}-${seg.end - 1}: ${err.message}`, {
+          cause: err,
+        });
       }
       await sleep(backoffMs(attempt++, a.tuning.backoff), signal);
       if (!ranged) await restart?.();

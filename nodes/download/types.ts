@@ -1,13 +1,21 @@
 import type { BackoffPolicy } from './backoff';
 import type { DownloadProgress } from './progress';
+import type { HfSettings } from './resolve-url';
 
 export interface EnsureFileOptions {
-  /** http(s)://… or hf://org/repo[@rev]/path (HF_TOKEN as bearer; base overridable by PORTEN_HF_BASE) */
+  /** http(s)://… or hf://org/repo/path[@rev] */
   url: string;
   /** final path */
   dest: string;
-  /** lowercase hex; when given, the file is verified before use */
+  /** lowercase hex; when given, the file is verified before use. Else the origin's `x-linked-etag`, when it sends one. */
   sha256?: string;
+  /**
+   * Refuse a file no sha256 vouches for (neither `sha256` nor the origin's `x-linked-etag`).
+   * The agent sets it unless the catalog entry allows unverified weights; default false.
+   */
+  requireDigest?: boolean;
+  /** hf:// endpoint and token (default: from the environment, see hfFromEnv) */
+  hf?: HfSettings;
   /** expected size when known */
   bytes?: number;
   /** parallel range requests (default 4), each taking the next ~16 MB piece in file order; 1 when the origin lacks ranges or the file is small */
@@ -23,7 +31,7 @@ export interface EnsureFileOptions {
   retries?: number;
   /** tuning: retry delays (default 250 ms doubling, capped at 10 s, jittered) */
   backoff?: BackoffPolicy;
-  /** plain http:// through the copy-free raw HTTP/1.1 client (default true); false forces node:http */
+  /** http:// and https:// through the copy-free raw HTTP/1.1 client with kept-alive connections (default true); false forces node:http */
   rawHttp?: boolean;
 }
 
@@ -34,4 +42,6 @@ export interface EnsureFileResult {
   fetchedBytes: number;
   /** true when a verified file was already at dest */
   reused: boolean;
+  /** the sha256 the file was verified against (null: size only, allowed by the caller) */
+  sha256: string | null;
 }

@@ -1,12 +1,11 @@
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { runtimeEntry, runtimeFile } from '../runtime-files';
 import { builtinCommand } from './args';
 import type { EngineSpec, Health } from './supervisor';
 
-const here = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
-const REPO_ROOT = here('../../');
-
 export interface BuiltinOptions {
+  /** The model file; for a split GGUF its first part (the others sit beside it). */
   modelPath: string;
   model: string;
   contextLength: number;
@@ -14,15 +13,19 @@ export interface BuiltinOptions {
   parallel: number;
 }
 
-/** The builtin engine: `nodes/engines/builtin/server.ts` under this Node, with tsx. */
+/**
+ * The builtin engine: `nodes/engines/builtin/server.ts` compiled to `dist/engines/builtin/server.js`,
+ * run by this same Node binary (from source: the `.ts` file under tsx, see runtime-files.ts).
+ */
 export function builtinSpec(o: BuiltinOptions): EngineSpec {
+  const entry = runtimeEntry('engines/builtin/server');
   return {
     command: (port) => ({
       ...builtinCommand({
         execPath: process.execPath,
-        tsxImport: import.meta.resolve('tsx'),
-        parentWatchImport: new URL('./parent-watch.mjs', import.meta.url).href,
-        serverPath: here('./builtin/server.ts'),
+        execArgv: entry.execArgv,
+        parentWatchImport: pathToFileURL(runtimeFile('engines/parent-watch.mjs')).href,
+        serverPath: entry.path,
         modelPath: o.modelPath,
         port,
         contextLength: o.contextLength,
@@ -30,7 +33,6 @@ export function builtinSpec(o: BuiltinOptions): EngineSpec {
         parallel: o.parallel,
         name: o.model,
       }),
-      cwd: REPO_ROOT,
     }),
     baseUrl: (port) => `http://127.0.0.1:${port}`,
     probe: probeHealth,

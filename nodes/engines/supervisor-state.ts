@@ -18,7 +18,10 @@ export type EngineEvent =
  */
 export type EngineEffect = 'spawn' | 'terminate' | 'kill' | 'fail_inflight' | 'settle_ready' | 'settle_failed' | 'settle_stopped';
 
-export interface Transition { state: EngineState; effects: EngineEffect[] }
+export interface Transition {
+  state: EngineState;
+  effects: EngineEffect[];
+}
 
 /**
  * Pure transition function. Events that do not apply in a state leave it

@@ -1,3 +1,4 @@
+import { lineFeeder } from './lines';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { EngineCommand } from './args';
 import { signalTree, track } from './children';
@@ -43,7 +44,10 @@ export class Supervisor {
   private timers = new Set<NodeJS.Timeout>();
   private readonly opts: Required<Omit<SupervisorOptions, 'onCrash' | 'onOutput'>> & SupervisorOptions;
 
-  constructor(private readonly spec: EngineSpec, opts: SupervisorOptions = {}) {
+  constructor(
+    private readonly spec: EngineSpec,
+    opts: SupervisorOptions = {},
+  ) {
     this.opts = {
       ...opts,
       startTimeoutMs: opts.startTimeoutMs ?? 120_000,
@@ -132,7 +136,8 @@ export class Supervisor {
     if (gen !== this.generation || this.state !== 'starting') return;
     this.baseUrl = this.spec.baseUrl(port);
     this.timer(this.opts.startTimeoutMs, () =>
-      this.dispatch({ type: 'start_timeout' }, `engine not ready after ${Math.round(this.opts.startTimeoutMs / 1000)} s${this.tail()}`));
+      this.dispatch({ type: 'start_timeout' }, `engine not ready after ${Math.round(this.opts.startTimeoutMs / 1000)} s${this.tail()}`),
+    );
     if (this.spec.command) this.spawnChild(port, gen);
     void this.poll(gen);
   }
@@ -148,13 +153,18 @@ export class Supervisor {
     });
     this.child = child;
     track(child);
-    const onData = (buf: Buffer) => {
-      const s = buf.toString('utf8');
-      this.stderrTail = (this.stderrTail + s).slice(-STDERR_TAIL);
-      if (this.opts.onOutput) for (const line of s.split('\n')) if (line.trim()) this.opts.onOutput(line);
+    const watch = (stream: NodeJS.ReadableStream) => {
+      // Decoded per stream, so a character split across chunks stays whole; lines likewise (lineFeeder).
+      stream.setEncoding('utf8');
+      const lines = lineFeeder((line) => this.opts.onOutput?.(line));
+      stream.on('data', (s: string) => {
+        this.stderrTail = (this.stderrTail + s).slice(-STDERR_TAIL);
+        lines.push(s);
+      });
+      stream.once('end', () => lines.end());
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    watch(child.stdout!);
+    watch(child.stderr!);
     child.once('error', (err) => {
       if (gen !== this.generation) return;
       this.child = undefined;

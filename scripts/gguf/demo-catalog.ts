@@ -1,12 +1,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The slice of a catalog entry the demo generator reads; other fields pass through untouched. */
 const CatalogSchema = z.array(
-  z.object({
-    id: z.string(),
-    weights: z.object({ url: z.string(), sha256: z.string().optional(), bytes: z.number().optional() }).loose(),
-  }).loose(),
+  z
+    .object({
+      id: z.string(),
+      weights: z.object({ url: z.string(), sha256: z.string().optional(), bytes: z.number().optional() }).loose(),
+    })
+    .loose(),
 );
 
 export interface Expected {

@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
-import { encodeHeader, GGUF_DEFAULT_ALIGNMENT, type GgufValue, type TensorInfo } from './gguf-format';
+import { encodeHeader, GGUF_DEFAULT_ALIGNMENT, tensorBytes, type GgufValue, type TensorInfo, type WritableType } from './gguf-format';
+import { quantizeQ8_0 } from './quantize';
 
 /** A tensor whose F32 data is produced lazily, chunk by chunk, so no file-sized buffer ever exists. */
 export interface TensorSource {
   name: string;
   /** ggml order: dims[0] is the innermost (contiguous) dimension. */
   dims: number[];
+  /** Stored type (default f32). The values are produced as F32 either way and encoded while writing. */
+  type?: WritableType;
   /**
    * Yields the tensor's values in order; the chunks' lengths must add up to the
    * product of `dims`. A yielded array may be reused by the generator once the
@@ -35,8 +38,8 @@ const elementCount = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1
 export function layoutTensors(tensors: readonly TensorSource[], alignment: number): { infos: TensorInfo[]; dataBytes: number } {
   let offset = 0;
   const infos = tensors.map((t) => {
-    const info = { name: t.name, dims: t.dims, offset };
-    offset = alignUp(offset + elementCount(t.dims) * 4, alignment);
+    const info: TensorInfo = { name: t.name, dims: t.dims, offset, type: t.type ?? 'f32' };
+    offset = alignUp(offset + tensorBytes(t.type ?? 'f32', elementCount(t.dims)), alignment);
     return info;
   });
   return { infos, dataBytes: offset };
@@ -69,10 +72,11 @@ export async function writeGguf(path: string, spec: GgufSpec): Promise<WrittenFi
       const gap = dataStart + infos[i].offset - written;
       if (gap > 0) await put(Buffer.alloc(gap));
       let n = 0;
+      const q8 = spec.tensors[i].type === 'q8_0';
       for (const chunk of spec.tensors[i].chunks()) {
         n += chunk.length;
         // Float32Array bytes are little-endian on every platform Node supports (x64, arm64).
-        await put(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        await put(q8 ? quantizeQ8_0(chunk) : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       }
       const want = elementCount(spec.tensors[i].dims);
       if (n !== want) throw new Error(`tensor ${spec.tensors[i].name}: produced ${n} values, expected ${want}`);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Command line of the builtin engine:
@@ -10,7 +10,12 @@ export const EngineArgsSchema = z.object({
   model: z.string().min(1),
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535),
-  ctx: z.coerce.number().int().min(16).max(1 << 20).default(512),
+  ctx: z.coerce
+    .number()
+    .int()
+    .min(16)
+    .max(1 << 20)
+    .default(512),
   threads: z.coerce.number().int().min(0).max(1024).default(1),
   parallel: z.coerce.number().int().min(1).max(256).default(4),
   name: z.string().min(1).max(128).optional(),

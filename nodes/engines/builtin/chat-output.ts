@@ -1,57 +1,55 @@
-import { chatChunk, chatCompletion, chatUsageChunk, type ChatDelta, type ResponseMeta } from './responses';
-import type { GenerationResult } from './run-on-sequence';
-import type { FinishReason } from './sampling';
+import type { ChatResult } from './chat-generate';
+import { type ChatDelta, DeltaTracker, newCallId } from './chat/deltas';
+import { OutputReader, type OutputSpec, parseOutput, type ParsedOutput } from './chat/output-parser';
+import { chatChunk, chatCompletion, chatUsageChunk, type ResponseMeta } from './responses';
+import type { FinishReason, Usage } from './sampling';
 import type { OutputShape } from './serve-generation';
-import { CALL_MARKER, newCallId, toolCallsFrom, type ToolPlan } from './tool-plan';
 
-function finishOf(r: GenerationResult, calls: number): FinishReason {
-  return r.finishReason === 'length' || calls === 0 ? r.finishReason : 'tool_calls';
+export interface ChatShape extends OutputShape<ChatResult> {
+  /** The events for the answer so far (`text`, of which the last `held` characters may still become a stop sequence). */
+  update(text: string, held: number): unknown[];
+}
+
+function finishOf(r: ChatResult, p: ParsedOutput): FinishReason {
+  if (r.finishReason === 'length') return 'length';
+  return p.calls.length > 0 ? 'tool_calls' : 'stop';
+}
+
+/** OpenAI's usage with `completion_tokens_details.reasoning_tokens` (0 for models that do not reason). */
+export function chatUsage(r: ChatResult): Usage & { completion_tokens_details: { reasoning_tokens: number } } {
+  return { ...r.usage, completion_tokens_details: { reasoning_tokens: Math.min(r.reasoningTokens, r.usage.completion_tokens) } };
 }
 
 /**
- * The OpenAI chat output for one request, JSON or streamed. Text streams as
- * `content` deltas. A forced single tool streams its arguments as they are
- * generated (the first delta carries id, type and name). A call whose name is
- * only known once it is complete (`required` among several tools, or `auto`
- * once the output starts with the call marker) is held back and sent as tool-call
- * deltas at the end, so the concatenated deltas always form the same call as a
- * non-streamed answer would.
+ * The OpenAI chat output for one request, JSON or streamed, from one parser:
+ * streamed deltas are the differences between successive parses of the
+ * growing answer (reasoning_content, content, then each tool call — announced
+ * with index, id, type and name, its arguments in pieces), and the final
+ * message is the parse of the whole answer, with the same call ids. So the
+ * concatenated deltas always form the message a non-streamed request gets.
  */
-export function chatShape(meta: ResponseMeta, plan: ToolPlan): OutputShape {
-  const callId = newCallId();
-  let started = false;
-  let holding = plan.kind === 'call';
-  let seen = '';
+export function chatShape(meta: ResponseMeta, spec: OutputSpec, opts: { toolsActive: boolean; nineCharIds: boolean }): ChatShape {
+  const tracker = new DeltaTracker(() => newCallId(opts.nineCharIds));
   const chunk = (delta: ChatDelta, finish: FinishReason | null = null) => chatChunk(meta, delta, finish);
+  const final = (r: ChatResult) => parseOutput(r.text, spec, true);
+  const reader = new OutputReader(spec);
   return {
-    opening: () => chunk({ role: 'assistant', content: plan.kind === 'text' ? '' : undefined }),
-    piece(text) {
-      if (plan.kind === 'args') {
-        const first = !started;
-        started = true;
-        return chunk({ tool_calls: [first ? { index: 0, id: callId, type: 'function', function: { name: plan.name, arguments: text } } : { index: 0, function: { arguments: text } }] });
-      }
-      if (plan.kind === 'auto' && !started) {
-        seen += text;
-        // The text branch of the grammar cannot start with '<', so the first character decides.
-        if (seen.length > 0) holding = seen.startsWith(CALL_MARKER.slice(0, 1));
-        started = true;
-        return holding ? null : chunk({ content: text });
-      }
-      return holding ? null : chunk({ content: text });
-    },
+    opening: () => chunk(opts.toolsActive ? { role: 'assistant' } : { role: 'assistant', content: '' }),
+    update: (text, held) => tracker.next(reader.read(text.slice(0, text.length - held))).map((d) => chunk(d)),
     closing(r) {
-      if (plan.kind === 'args' && !started) return [chunk({ tool_calls: [{ index: 0, id: callId, type: 'function', function: { name: plan.name, arguments: '' } }] }), chunk({}, finishOf(r, 1))];
-      if (!holding) return [chunk({}, finishOf(r, plan.kind === 'args' ? 1 : 0))];
-      const { content, calls } = toolCallsFrom(plan, r.text, callId);
-      if (calls.length === 0) return [chunk({ content: content ?? '' }), chunk({}, r.finishReason)];
-      const c = calls[0];
-      return [chunk({ tool_calls: [{ index: 0, id: c.id, type: 'function', function: { name: c.function.name, arguments: c.function.arguments } }] }), chunk({}, finishOf(r, 1))];
+      const p = final(r);
+      return [...tracker.next(p).map((d) => chunk(d)), chunk({}, finishOf(r, p))];
     },
-    usageChunk: (usage) => chatUsageChunk(meta, usage),
+    usageChunk: (r) => chatUsageChunk(meta, chatUsage(r)),
     whole(r) {
-      const out = toolCallsFrom(plan, r.text, callId);
-      return chatCompletion(meta, out, finishOf(r, out.calls.length), r.usage);
+      const p = final(r);
+      const calls = tracker.calls(p);
+      return chatCompletion(
+        meta,
+        { content: calls.length > 0 && p.content === '' ? null : p.content, reasoning: p.reasoning, calls },
+        finishOf(r, p),
+        chatUsage(r),
+      );
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Token } from 'node-llama-cpp';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Engine } from './engine';
 import { ApiError, sendJson } from './errors';
 import { parseBody } from './openai-schema';

@@ -1,9 +1,7 @@
 import { stat } from 'node:fs/promises';
-import {
-  getLlama, LlamaLogLevel, resolveChatWrapper,
-  type ChatWrapper, type Llama, type LlamaContext, type LlamaEmbeddingContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel,
-} from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaEmbeddingContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
 import type { EngineArgs } from './args';
+import { type ChatFormat, chatFormatOf } from './chat/chat-format';
 import { SequencePool } from './sequence-pool';
 
 /** A loaded model with one context of `parallel` sequences, shared by all requests. */
@@ -14,7 +12,10 @@ export interface Engine {
   context: LlamaContext;
   /** Tokens one request may use in total (prompt + completion); each sequence has its own window. */
   contextSize: number;
-  chatWrapper: ChatWrapper;
+  /** How chats are rendered (the GGUF's own template) and read back (the family's call syntax, reasoning tags). */
+  chatFormat: ChatFormat;
+  /** Special tokens whose text generated answers keep: the call syntax's markers and the reasoning tags. */
+  keepTokens: ReadonlySet<string>;
   pool: SequencePool<LlamaContextSequence>;
   /**
    * Memory estimate in MiB: model weights as loaded (`model.size`) plus the context's
@@ -24,13 +25,27 @@ export interface Engine {
   vramMb: number;
   /** Number of token ids, from the GGUF metadata; undefined when the file does not say (then logit_bias is refused). */
   vocabSize?: number;
-  jsonGrammar(): Promise<LlamaGrammar>;
   /**
    * The embedding context, created on first use: a chat deployment never pays for it.
    * Calls are serialised by the caller (embeddings.ts), as the context has one sequence.
    */
   embeddingContext(): Promise<LlamaEmbeddingContext>;
   dispose(): Promise<void>;
+}
+
+function chatTemplateOf(model: LlamaModel): string | undefined {
+  const t = (model.fileInfo.metadata as { tokenizer?: { chat_template?: unknown } }).tokenizer?.chat_template;
+  return typeof t === 'string' ? t : undefined;
+}
+
+function keepTokensOf(format: ChatFormat): Set<string> {
+  const s = format.syntax;
+  return new Set([
+    ...(s?.markers ?? []),
+    ...(s?.startMarkers ?? []),
+    ...(s?.tokens ?? []),
+    ...(format.reasoning ? [format.reasoning.start, format.reasoning.end] : []),
+  ]);
 }
 
 function vocabSizeOf(model: LlamaModel): number | undefined {
@@ -50,7 +65,7 @@ export async function loadEngine(args: EngineArgs & { name: string }): Promise<E
   });
   const sequences = Array.from({ length: args.parallel }, () => context.getSequence());
   const mem = context.memoryUsage;
-  let jsonGrammar: Promise<LlamaGrammar> | undefined;
+  const chatFormat = chatFormatOf(chatTemplateOf(model));
   let embedding: Promise<LlamaEmbeddingContext> | undefined;
   return {
     name: args.name,
@@ -58,11 +73,11 @@ export async function loadEngine(args: EngineArgs & { name: string }): Promise<E
     model,
     context,
     contextSize: context.contextSize,
-    chatWrapper: resolveChatWrapper(model),
+    chatFormat,
+    keepTokens: keepTokensOf(chatFormat),
     pool: new SequencePool(sequences),
     vramMb: Math.ceil((model.size + mem.ram + mem.vram) / (1024 * 1024)),
     vocabSize: vocabSizeOf(model),
-    jsonGrammar: () => (jsonGrammar ??= llama.getGrammarFor('json')),
     embeddingContext: () => (embedding ??= model.createEmbeddingContext({ contextSize: args.ctx, threads: args.threads })),
     async dispose() {
       await (await embedding?.catch(() => undefined))?.dispose();

@@ -9,6 +9,8 @@ export const ENGINE_ERRORS = {
   request_too_large: { status: 413, type: 'invalid_request_error' },
   model_loading: { status: 503, type: 'server_error' },
   engine_stopping: { status: 503, type: 'server_error' },
+  // The model's chat template failed (not the request's fault): the agent relays it as 502 upstream_error, message included.
+  template_error: { status: 500, type: 'server_error' },
   internal: { status: 500, type: 'server_error' },
 } as const;
 export type EngineErrorCode = keyof typeof ENGINE_ERRORS;

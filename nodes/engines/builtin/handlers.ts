@@ -18,11 +18,13 @@ export async function handleChat(ctx: HandlerContext, req: IncomingMessage, res:
   const request = parseBody(ChatCompletionRequestSchema, body);
   const prepared = await prepareChat(ctx.engine, request);
   const meta = newMeta('chatcmpl', ctx.engine.name);
+  const shape = chatShape(meta, prepared.spec, prepared);
   await serveGeneration(
-    req, res,
+    req,
+    res,
     { id: meta.id, stream: request.stream === true, includeUsage: request.stream_options?.include_usage === true, stopping: ctx.stopping, log: ctx.log },
-    chatShape(meta, prepared.tools),
-    (signal, onText) => runChat(ctx.engine, prepared, signal, onText),
+    shape,
+    (signal, emit) => runChat(ctx.engine, prepared, signal, emit && ((text, held) => emit(shape.update(text, held)))),
   );
 }
 
@@ -32,14 +34,14 @@ export async function handleCompletion(ctx: HandlerContext, req: IncomingMessage
   const prepared = prepareCompletion(ctx.engine, request);
   const meta = newMeta('cmpl', ctx.engine.name);
   await serveGeneration(
-    req, res,
+    req,
+    res,
     { id: meta.id, stream: request.stream === true, includeUsage: request.stream_options?.include_usage === true, stopping: ctx.stopping, log: ctx.log },
     {
-      piece: (text) => textCompletion(meta, text, null),
       closing: (r) => [textCompletion(meta, '', r.finishReason)],
-      usageChunk: (usage) => textUsageChunk(meta, usage),
+      usageChunk: (r) => textUsageChunk(meta, r.usage),
       whole: (r) => textCompletion(meta, r.text, r.finishReason, r.usage),
     },
-    (signal, onText) => runCompletion(ctx.engine, prepared, signal, onText),
+    (signal, emit) => runCompletion(ctx.engine, prepared, signal, emit && ((text) => text && emit([textCompletion(meta, text, null)]))),
   );
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ApiError } from './errors';
 
 /**
@@ -22,7 +22,13 @@ export const ChatMessageSchema = z.discriminatedUnion('role', [
   z.object({ role: z.literal('system'), content: ContentSchema }),
   z.object({ role: z.literal('developer'), content: ContentSchema }), // OpenAI's newer name for system
   z.object({ role: z.literal('user'), content: UserContentSchema }),
-  z.object({ role: z.literal('assistant'), content: ContentSchema.nullable().optional(), tool_calls: z.array(ToolCallSchema).nullable().optional() }),
+  z.object({
+    role: z.literal('assistant'),
+    content: ContentSchema.nullable().optional(),
+    tool_calls: z.array(ToolCallSchema).nullable().optional(),
+    // A previous answer's thoughts, as this engine returned them; templates that keep thoughts in history read it.
+    reasoning_content: z.string().nullable().optional(),
+  }),
   z.object({ role: z.literal('tool'), content: ContentSchema, tool_call_id: z.string() }),
 ]);
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
@@ -43,14 +49,21 @@ export const ToolChoiceSchema = z.union([
 ]);
 export type ToolChoice = z.infer<typeof ToolChoiceSchema>;
 
-const StopSchema = z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional();
+const StopSchema = z
+  .union([z.string(), z.array(z.string()).max(4)])
+  .nullable()
+  .optional();
 
 export const ResponseFormatSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text') }),
   z.object({ type: z.literal('json_object') }),
   z.object({
     type: z.literal('json_schema'),
-    json_schema: z.object({ name: z.string().max(64).optional(), schema: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullable().optional() }),
+    json_schema: z.object({
+      name: z.string().max(64).optional(),
+      schema: z.record(z.string(), z.unknown()).optional(),
+      strict: z.boolean().nullable().optional(),
+    }),
   }),
 ]);
 export type ResponseFormat = z.infer<typeof ResponseFormatSchema>;
@@ -72,26 +85,30 @@ const sampling = {
   n: z.literal(1).nullable().optional(), // one choice per request; n > 1 is refused, not ignored
 };
 
-export const ChatCompletionRequestSchema = z.object({
-  ...sampling,
-  messages: z.array(ChatMessageSchema).min(1),
-  max_completion_tokens: z.number().int().positive().nullable().optional(),
-  response_format: ResponseFormatSchema.nullable().optional(),
-  tools: z.array(ToolSchema).max(128).nullable().optional(),
-  tool_choice: ToolChoiceSchema.nullable().optional(),
-  parallel_tool_calls: z.boolean().nullable().optional(), // at most one call is made per turn, which satisfies both values
-}).superRefine((req, ctx) => {
-  const names = new Set((req.tools ?? []).map((t) => t.function.name));
-  const choice = req.tool_choice;
-  if ((choice === 'required' || typeof choice === 'object') && names.size === 0) {
-    ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: 'tool_choice needs tools' });
-  } else if (choice && typeof choice === 'object' && !names.has(choice.function.name)) {
-    ctx.addIssue({ code: 'custom', path: ['tool_choice', 'function', 'name'], message: `no tool named '${choice.function.name}'` });
-  }
-  if (req.tools?.length && req.tool_choice !== 'none' && req.response_format && req.response_format.type !== 'text') {
-    ctx.addIssue({ code: 'custom', path: ['response_format'], message: 'response_format cannot be combined with tools' });
-  }
-});
+export const ChatCompletionRequestSchema = z
+  .object({
+    ...sampling,
+    messages: z.array(ChatMessageSchema).min(1),
+    max_completion_tokens: z.number().int().positive().nullable().optional(),
+    response_format: ResponseFormatSchema.nullable().optional(),
+    tools: z.array(ToolSchema).max(128).nullable().optional(),
+    tool_choice: ToolChoiceSchema.nullable().optional(),
+    parallel_tool_calls: z.boolean().nullable().optional(),
+    // llama-server's semantics: `none` turns thinking off; other values reach templates that read `reasoning_effort`.
+    reasoning_effort: z.string().max(32).nullable().optional(),
+  })
+  .superRefine((req, ctx) => {
+    const names = new Set((req.tools ?? []).map((t) => t.function.name));
+    const choice = req.tool_choice;
+    if ((choice === 'required' || typeof choice === 'object') && names.size === 0) {
+      ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: 'tool_choice needs tools' });
+    } else if (choice && typeof choice === 'object' && !names.has(choice.function.name)) {
+      ctx.addIssue({ code: 'custom', path: ['tool_choice', 'function', 'name'], message: `no tool named '${choice.function.name}'` });
+    }
+    if (req.tools?.length && req.tool_choice !== 'none' && req.response_format && req.response_format.type !== 'text') {
+      ctx.addIssue({ code: 'custom', path: ['response_format'], message: 'response_format cannot be combined with tools' });
+    }
+  });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 
 export const CompletionRequestSchema = z.object({

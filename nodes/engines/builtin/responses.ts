@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FinishReason, Usage } from './sampling';
-import type { ToolCallOut } from './tool-plan';
+import type { ChatDelta, ToolCallOut } from './chat/deltas';
 
 /** Identity shared by every object of one response (the chunks of a stream carry the same id and created). */
 export interface ResponseMeta {
@@ -19,25 +19,38 @@ export function fingerprintOf(model: string): string {
   return `fp_${createHash('sha256').update(`builtin:${model}`).digest('hex').slice(0, 10)}`;
 }
 
-export interface ChatMessageOut { content: string | null; calls: ToolCallOut[] }
+export interface ChatMessageOut {
+  content: string | null;
+  /** The model's visible reasoning (`<think>`), returned apart from the content as llama-server's `reasoning_content`. */
+  reasoning?: string;
+  calls: ToolCallOut[];
+}
 
 export function chatCompletion(m: ResponseMeta, out: ChatMessageOut, finishReason: FinishReason, usage: Usage) {
-  const message = { role: 'assistant', content: out.content, ...(out.calls.length ? { tool_calls: out.calls } : {}) };
+  const message = {
+    role: 'assistant',
+    content: out.content,
+    ...(out.reasoning ? { reasoning_content: out.reasoning } : {}),
+    ...(out.calls.length ? { tool_calls: out.calls } : {}),
+  };
   return {
-    id: m.id, object: 'chat.completion', created: m.created, model: m.model, system_fingerprint: m.fingerprint,
+    id: m.id,
+    object: 'chat.completion',
+    created: m.created,
+    model: m.model,
+    system_fingerprint: m.fingerprint,
     choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
     usage,
   };
 }
 
-/** An OpenAI tool-call delta: the first for a call carries id, type and name; later ones only argument text. */
-export interface ToolCallDelta { index: number; id?: string; type?: 'function'; function: { name?: string; arguments: string } }
-
-export interface ChatDelta { role?: 'assistant'; content?: string; tool_calls?: ToolCallDelta[] }
-
 export function chatChunk(m: ResponseMeta, delta: ChatDelta, finishReason: FinishReason | null = null) {
   return {
-    id: m.id, object: 'chat.completion.chunk', created: m.created, model: m.model, system_fingerprint: m.fingerprint,
+    id: m.id,
+    object: 'chat.completion.chunk',
+    created: m.created,
+    model: m.model,
+    system_fingerprint: m.fingerprint,
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
   };
 }
@@ -49,7 +62,11 @@ export function chatUsageChunk(m: ResponseMeta, usage: Usage) {
 
 export function textCompletion(m: ResponseMeta, text: string, finishReason: FinishReason | null, usage?: Usage) {
   return {
-    id: m.id, object: 'text_completion', created: m.created, model: m.model, system_fingerprint: m.fingerprint,
+    id: m.id,
+    object: 'text_completion',
+    created: m.created,
+    model: m.model,
+    system_fingerprint: m.fingerprint,
     choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason }],
     ...(usage ? { usage } : {}),
   };

@@ -23,7 +23,10 @@ export async function runOnSequence(
   generate: (sequence: LlamaContextSequence) => Promise<{ text: string; stopReason: string }>,
 ): Promise<GenerationResult> {
   const abortedResult = (text: string, completionTokens: number): GenerationResult => ({
-    text, finishReason: 'stop', usage: usageOf(promptTokens, completionTokens), aborted: true,
+    text,
+    finishReason: 'stop',
+    usage: usageOf(promptTokens, completionTokens),
+    aborted: true,
   });
   let sequence: LlamaContextSequence;
   try {

@@ -4,7 +4,11 @@ import { ApiError } from './errors';
 import type { ChatCompletionRequest, CompletionRequest } from './openai-schema';
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls';
-export interface Usage { prompt_tokens: number; completion_tokens: number; total_tokens: number }
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
 
 type Sampling = Pick<LLamaChatGenerateResponseOptions, 'temperature' | 'topP' | 'seed' | 'customStopTriggers' | 'repeatPenalty'>;
 
@@ -35,7 +39,8 @@ export function tokenBiasFor(engine: Engine, logitBias: Record<string, number> |
   const bias = new TokenBias(engine.model.tokenizer);
   for (const [key, value] of entries) {
     const id = Number(key);
-    if (id >= engine.vocabSize) throw new ApiError('invalid_request', `logit_bias: token id ${key} is outside the vocabulary (${engine.vocabSize})`, 'logit_bias');
+    if (id >= engine.vocabSize)
+      throw new ApiError('invalid_request', `logit_bias: token id ${key} is outside the vocabulary (${engine.vocabSize})`, 'logit_bias');
     bias.set(id as Token, { logit: value });
   }
   return bias;

@@ -1,22 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, sendError, sendJson, toApiError } from './errors';
 import type { GenerationResult } from './run-on-sequence';
-import type { Usage } from './sampling';
 import { SseWriter } from './sse';
 
 /** How one endpoint shapes its output; the streaming and abort mechanics are shared. */
-export interface OutputShape {
+export interface OutputShape<R extends GenerationResult = GenerationResult> {
   /** Sent before any text (chat: the delta carrying `role`). */
   opening?: () => unknown;
-  /** One event for a piece of generated text, or null to hold it back (a tool call still being generated). */
-  piece: (text: string) => unknown;
   /** The events that end a stream: whatever was held back, then the one carrying `finish_reason`. */
-  closing: (result: GenerationResult) => unknown[];
-  usageChunk: (usage: Usage) => unknown;
-  whole: (result: GenerationResult) => unknown;
+  closing: (result: R) => unknown[];
+  usageChunk: (result: R) => unknown;
+  whole: (result: R) => unknown;
 }
 
-export type Run = (signal: AbortSignal, onText?: (text: string) => void) => Promise<GenerationResult>;
+/** Runs the generation; while streaming, `emit` takes the events for each step of the answer. */
+export type Run<R extends GenerationResult = GenerationResult> = (signal: AbortSignal, emit?: (events: unknown[]) => void) => Promise<R>;
 
 /**
  * Runs a prepared generation and writes it as JSON or SSE.
@@ -24,12 +22,12 @@ export type Run = (signal: AbortSignal, onText?: (text: string) => void) => Prom
  * finished, or when `stopping` fires (SIGTERM), so its sequence is freed at once.
  * A failure after streaming began ends the stream with an in-band error event and no [DONE].
  */
-export async function serveGeneration(
-  req: IncomingMessage,
+export async function serveGeneration<R extends GenerationResult>(
+  _req: IncomingMessage,
   res: ServerResponse,
   opts: { id: string; stream: boolean; includeUsage: boolean; stopping: AbortSignal; log: (line: string) => void },
-  shape: OutputShape,
-  run: Run,
+  shape: OutputShape<R>,
+  run: Run<R>,
 ): Promise<void> {
   const client = new AbortController();
   const onClose = () => {
@@ -58,14 +56,12 @@ export async function serveGeneration(
     try {
       sse.start();
       if (shape.opening) sse.send(shape.opening());
-      const result = await run(signal, (text) => {
-        if (text.length === 0) return;
-        const event = shape.piece(text);
-        if (event !== null) sse.send(event);
+      const result = await run(signal, (events) => {
+        for (const event of events) sse.send(event);
       });
       if (result.aborted) return aborted(result, sse);
       for (const event of shape.closing(result)) sse.send(event);
-      if (opts.includeUsage) sse.send(shape.usageChunk(result.usage));
+      if (opts.includeUsage) sse.send(shape.usageChunk(result));
       sse.done();
     } catch (err) {
       opts.log(`generation failed mid-stream: ${err instanceof Error ? err.stack : String(err)}`);

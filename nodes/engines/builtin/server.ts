@@ -41,7 +41,15 @@ loadEngine(args).then(
   (engine) => {
     if (stopping.signal.aborted) return void engine.dispose();
     state.engine = engine;
-    log(`ready: model=${args.name} ctx=${engine.contextSize} parallel=${args.parallel} threads=${args.threads} vram_mb=${engine.vramMb} load_ms=${Date.now() - started}`);
+    log(
+      `ready: model=${args.name} ctx=${engine.contextSize} parallel=${args.parallel} threads=${args.threads} vram_mb=${engine.vramMb} load_ms=${Date.now() - started}`,
+    );
+    const f = engine.chatFormat;
+    if (f.broken) log(`chat template unusable, chats will fail: ${f.broken}`);
+    else
+      log(
+        `chat format: ${f.generic ? 'generic (no template in the GGUF)' : 'own template'}, tool calls ${f.syntax?.kind ?? 'none'}, reasoning ${f.reasoning ? f.reasoning.start : 'none'}`,
+      );
   },
   (err: unknown) => {
     log(`failed to load ${args.model}: ${err instanceof Error ? err.message : String(err)}`);
