@@ -1,5 +1,6 @@
 import { bumpRow, DEMAND_RETENTION_MS, minuteOf, type DemandRow } from '../src/planner';
 import { Heap } from './heap';
+import { mulberry32, normal, type Rng } from './rng';
 import { emptyMetrics, type SimMetrics } from './metrics';
 import type { SimModel, SimNodeSpec, SimRequest, Workload } from './workload';
 
@@ -25,6 +26,9 @@ export interface SimReplica {
   residentFrom: number;
   busySince: number;
   gen: number;
+  /** The download's slot on the node's link (downloads queue behind each other). */
+  dlStart?: number;
+  dlEnd?: number;
 }
 
 export interface SimNode {
@@ -33,6 +37,9 @@ export interface SimNode {
   replicas: Map<string, SimReplica>;
   /** Loads start after every stop on the node finishes (the agent's contract). */
   stopsDoneAt: number;
+  /** Downloads share the node's link and loads its disk: each waits for the one before. */
+  netFreeAt: number;
+  diskFreeAt: number;
 }
 
 export interface Waiter {
@@ -55,6 +62,11 @@ export interface Policy {
   repeat?: boolean;
   init?(sim: Sim): void;
   decide(sim: Sim, trigger: Trigger): SimAction[];
+  /**
+   * A finished transfer, as the Hub sees it in the node's progress reports: MB moved and
+   * how long it took. The planner learns node speeds from these; baselines ignore them.
+   */
+  observe?(node: string, kind: 'download' | 'load', mb: number, ms: number): void;
 }
 
 export interface SimOptions {
@@ -64,9 +76,21 @@ export interface SimOptions {
   tickMs: number;
   stopMs: number;
   loadOverheadMs: number;
+  /** Spread of each transfer's duration around the node's nominal speed (lognormal sigma; 0: exact). */
+  speedNoise: number;
+  /** Seeds the transfer noise. */
+  seed: number;
 }
 
-export const defaultSimOptions: SimOptions = { warmupBudgetMs: 300_000, windowMs: 600_000, tickMs: 15_000, stopMs: 2_000, loadOverheadMs: 2_000 };
+export const defaultSimOptions: SimOptions = {
+  warmupBudgetMs: 300_000,
+  windowMs: 600_000,
+  tickMs: 15_000,
+  stopMs: 2_000,
+  loadOverheadMs: 2_000,
+  speedNoise: 0.25,
+  seed: 1,
+};
 
 type Ev =
   | { t: number; seq: number; kind: 'downloaded' | 'loaded' | 'stopped'; node: SimNode; r: SimReplica; gen: number }
@@ -86,15 +110,25 @@ export class Sim {
   readonly metrics: SimMetrics = emptyMetrics();
   private readonly lastEvict = new Map<string, { at: number; cause: 'idle' | 'demand' }>();
   private readonly heap = new Heap<Ev>();
+  /** Models that have had a ready replica: cold requests before that are first touches, which no policy avoids without foreknowledge. */
+  private readonly everReady = new Set<string>();
   private seq = 0;
+  private readonly noise: Rng;
+  private policy?: Policy;
 
-  constructor(fleet: SimNodeSpec[], readonly workload: Workload, readonly opts: SimOptions = defaultSimOptions) {
-    this.nodes = fleet.map((spec) => ({ spec, disk: new Set<string>(), replicas: new Map(), stopsDoneAt: 0 }));
+  constructor(
+    fleet: SimNodeSpec[],
+    readonly workload: Workload,
+    readonly opts: SimOptions = defaultSimOptions,
+  ) {
+    this.nodes = fleet.map((spec) => ({ spec, disk: new Set<string>(), replicas: new Map(), stopsDoneAt: 0, netFreeAt: 0, diskFreeAt: 0 }));
+    this.noise = mulberry32(opts.seed * 104_729 + 17);
     for (const n of this.nodes) this.nodeById.set(n.spec.id, n);
     for (const m of workload.models) this.models.set(m.id, m);
   }
 
   run(policy: Policy, horizonMs: number): SimMetrics {
+    this.policy = policy;
     policy.init?.(this);
     const reqs = this.workload.requests;
     let i = 0;
@@ -161,6 +195,14 @@ export class Sim {
       return;
     }
     this.metrics.cold++;
+    this.metrics.coldByModel.set(req.model, (this.metrics.coldByModel.get(req.model) ?? 0) + 1);
+    const first = !this.everReady.has(req.model);
+    if (first) this.metrics.coldFirstTouch++;
+    // What the request met: the model's last unload was idle or for room, or the request joined a load under way.
+    const cause = first ? 'first' : (this.lastEvict.get(req.model)?.cause ?? 'demand');
+    const joined = this.hasLive(req.model);
+    const key = `${joined ? 'joined_' : ''}${cause}` as keyof SimMetrics['coldByCause'];
+    this.metrics.coldByCause[key]++;
     this.count(req.model, 'unmet');
     const w: Waiter = { req, cold: true, done: false };
     const list = this.pending.get(req.model) ?? [];
@@ -208,6 +250,7 @@ export class Sim {
         if (ev.w.done || !this.pendingRemove(ev.w)) return;
         this.metrics.timeouts++;
         this.metrics.coldWaits.push(this.opts.warmupBudgetMs);
+        if (process.env.SIM_DEBUG) console.error(`t=${(this.now / 1000).toFixed(1)}s timeout ${ev.w.req.model}: ${this.describe(ev.w.req.model)}`);
         return;
       }
       case 'complete': {
@@ -232,8 +275,11 @@ export class Sim {
     if (r.gen !== ev.gen || node.replicas.get(r.model) !== r) return;
     if (ev.kind === 'downloaded') {
       node.disk.add(r.model);
+      this.policy?.observe?.(node.spec.id, 'download', this.models.get(r.model)!.weightsMb, (r.dlEnd ?? this.now) - (r.dlStart ?? this.now));
       this.beginLoad(node, r);
     } else if (ev.kind === 'loaded') {
+      this.everReady.add(r.model);
+      this.policy?.observe?.(node.spec.id, 'load', this.models.get(r.model)!.weightsMb, this.now - r.residentFrom);
       r.phase = 'ready';
       r.lastUsedAt = this.now;
       const waiting = this.pending.get(r.model) ?? [];
@@ -258,18 +304,54 @@ export class Sim {
 
   private beginLoad(node: SimNode, r: SimReplica): void {
     r.phase = 'loading';
-    r.residentFrom = Math.max(this.now, node.stopsDoneAt);
+    r.residentFrom = Math.max(this.now, node.stopsDoneAt, node.diskFreeAt);
     const m = this.models.get(r.model)!;
-    const t = r.residentFrom + (m.weightsMb / node.spec.diskMBps) * 1000 + this.opts.loadOverheadMs;
+    const t = r.residentFrom + ((m.weightsMb / node.spec.diskMBps) * 1000 + this.opts.loadOverheadMs) * this.jitter();
+    node.diskFreeAt = t;
     this.push({ t, kind: 'loaded', node, r, gen: r.gen });
+  }
+
+  /** A transfer's duration factor around nominal speed: lognormal, median 1. */
+  private jitter(): number {
+    return this.opts.speedNoise > 0 ? Math.exp(this.opts.speedNoise * normal(this.noise)) : 1;
+  }
+
+  /** MB downloaded so far and for how long, for a replica downloading now (what its progress reports say). */
+  progressOf(r: SimReplica): { mb: number; ms: number } | undefined {
+    if (r.phase !== 'downloading' || r.dlStart === undefined || r.dlEnd === undefined || this.now <= r.dlStart) return undefined;
+    const total = this.models.get(r.model)?.weightsMb ?? 0;
+    return { mb: total - this.remainingMb(r), ms: this.now - r.dlStart };
+  }
+
+  /** MB still to download for a replica in the downloading phase (all of it while queued behind another). */
+  remainingMb(r: SimReplica): number {
+    if (r.phase !== 'downloading' || r.dlStart === undefined || r.dlEnd === undefined) return 0;
+    const total = this.models.get(r.model)?.weightsMb ?? 0;
+    if (this.now <= r.dlStart) return total;
+    return total * Math.max(0, (r.dlEnd - this.now) / Math.max(1, r.dlEnd - r.dlStart));
   }
 
   private closeMemory(r: SimReplica): void {
     if (r.phase === 'downloading') return;
-    this.metrics.memMbMs += r.mb * Math.max(0, this.now - r.residentFrom);
+    const held = r.mb * Math.max(0, this.now - r.residentFrom);
+    this.metrics.memMbMs += held;
+    this.metrics.memByModel.set(r.model, (this.metrics.memByModel.get(r.model) ?? 0) + held);
     if (r.inflight > 0) this.metrics.busyMbMs += r.mb * (this.now - r.busySince);
     r.residentFrom = this.now;
     r.busySince = this.now;
+  }
+
+  /** Where a model stands on every node (debugging output). */
+  describe(model: string): string {
+    const parts: string[] = [];
+    for (const n of this.nodes) {
+      const r = n.replicas.get(model);
+      if (r)
+        parts.push(
+          `${n.spec.id}:${r.phase}${r.dlEnd ? ` dl ${((r.dlStart! - r.loadedAt) / 1000).toFixed(0)}+${((r.dlEnd - r.dlStart!) / 1000).toFixed(0)}s` : ''}`,
+        );
+    }
+    return parts.join(' ') || 'nowhere';
   }
 
   private refuse(a: SimAction, why: string): void {
@@ -284,7 +366,8 @@ export class Sim {
     const existing = node.replicas.get(a.model);
     if (a.type === 'unload') {
       if (!existing) return this.refuse(a, 'no replica');
-      if (existing.phase !== 'ready' || existing.inflight > 0 || existing.queue.length > 0) return this.refuse(a, `replica ${existing.phase}, ${existing.inflight} in flight, ${existing.queue.length} queued`);
+      if (existing.phase !== 'ready' || existing.inflight > 0 || existing.queue.length > 0)
+        return this.refuse(a, `replica ${existing.phase}, ${existing.inflight} in flight, ${existing.queue.length} queued`);
       existing.phase = 'stopping';
       existing.gen++;
       this.metrics.unloads++;
@@ -302,13 +385,24 @@ export class Sim {
     }
     this.metrics.loads++;
     const r: SimReplica = {
-      model: a.model, mb: m.vramMb, phase: 'downloading', loadedAt: this.now, lastUsedAt: this.now, inflight: 0, queue: [],
-      residentFrom: this.now, busySince: this.now, gen: 0,
+      model: a.model,
+      mb: m.vramMb,
+      phase: 'downloading',
+      loadedAt: this.now,
+      lastUsedAt: this.now,
+      inflight: 0,
+      queue: [],
+      residentFrom: this.now,
+      busySince: this.now,
+      gen: 0,
     };
     node.replicas.set(a.model, r);
     if (node.disk.has(a.model)) return this.beginLoad(node, r);
     this.metrics.downloads++;
-    this.push({ t: this.now + (m.weightsMb / node.spec.netMBps) * 1000, kind: 'downloaded', node, r, gen: r.gen });
+    r.dlStart = Math.max(this.now, node.netFreeAt);
+    r.dlEnd = r.dlStart + (m.weightsMb / node.spec.netMBps) * 1000 * this.jitter();
+    node.netFreeAt = r.dlEnd;
+    this.push({ t: r.dlEnd, kind: 'downloaded', node, r, gen: r.gen });
   }
 
   /** Preload at time 0 with weights already on disk (the always-on oracle's setup). */
@@ -317,7 +411,16 @@ export class Sim {
     node.disk.add(model);
     const m = this.models.get(model)!;
     node.replicas.set(model, {
-      model, mb: m.vramMb, phase: 'ready', loadedAt: 0, lastUsedAt: 0, inflight: 0, queue: [], residentFrom: 0, busySince: 0, gen: 0,
+      model,
+      mb: m.vramMb,
+      phase: 'ready',
+      loadedAt: 0,
+      lastUsedAt: 0,
+      inflight: 0,
+      queue: [],
+      residentFrom: 0,
+      busySince: 0,
+      gen: 0,
     });
   }
 }

@@ -24,7 +24,7 @@ export function normal(rng: Rng): number {
 
 /** Gamma(shape k, scale θ), Marsaglia–Tsang; k < 1 via the k + 1 boost. */
 export function gamma(rng: Rng, k: number, theta: number): number {
-  if (k < 1) return gamma(rng, k + 1, theta) * Math.pow(open01(rng), 1 / k);
+  if (k < 1) return gamma(rng, k + 1, theta) * open01(rng) ** (1 / k);
   const d = k - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);
   for (;;) {
@@ -46,7 +46,7 @@ export function lognormal(rng: Rng, median: number, sigma: number): number {
 
 /** Zipf weights for ranks 1..n, normalised to sum 1. */
 export function zipfWeights(n: number, alpha: number): number[] {
-  const w = Array.from({ length: n }, (_, i) => 1 / Math.pow(i + 1, alpha));
+  const w = Array.from({ length: n }, (_, i) => 1 / (i + 1) ** alpha);
   const sum = w.reduce((a, b) => a + b, 0);
   return w.map((x) => x / sum);
 }

@@ -1,3 +1,4 @@
+import { parseCsvTrace } from './traces';
 import { exponential, gamma, lognormal, mulberry32, shuffle, zipfWeights, type Rng } from './rng';
 
 /** The simulated catalog, fleet and request stream. Sizes in MB, times in ms from 0. */
@@ -51,19 +52,34 @@ export type FleetKind = 'standard' | 'tight';
  * 427 GB (and fragmentation makes it less), so memory is scarce but the working set of
  * one demand window mostly fits. tight: 1 × 80, 2 × 48, 4 × 24 = 272 GB, so even the
  * working set does not fit and every policy must churn.
+ *
+ * Nodes differ in how fast they fetch and load, as a real mixed fleet does: a data-centre
+ * box with a 10 Gbit/s link and NVMe next to community machines on home broadband and
+ * SATA disks (download 40–1000 MB/s, disk → memory 400–3000 MB/s). Policies never read
+ * these figures; the planner learns them from the transfers it sees, as the Hub does.
  */
+const FLEET: Array<{ gb: number; net: number; disk: number }> = [
+  { gb: 80, net: 1000, disk: 3000 },
+  { gb: 80, net: 300, disk: 1200 },
+  { gb: 48, net: 600, disk: 2500 },
+  { gb: 48, net: 150, disk: 700 },
+  { gb: 48, net: 300, disk: 1500 },
+  { gb: 24, net: 250, disk: 2000 },
+  { gb: 24, net: 60, disk: 500 },
+  { gb: 24, net: 125, disk: 900 },
+  { gb: 24, net: 40, disk: 400 },
+];
+const TOK_PER_SEC: Record<number, number> = { 80: 60, 48: 45, 24: 35 };
+
 export function syntheticFleet(kind: FleetKind = 'standard'): SimNodeSpec[] {
-  const n = kind === 'standard' ? [2, 3, 4] : [1, 2, 4];
-  const kinds = [
-    { gb: 80, n: n[0], net: 500, tps: 60 },
-    { gb: 48, n: n[1], net: 250, tps: 45 },
-    { gb: 24, n: n[2], net: 125, tps: 35 },
-  ];
+  const perSize: Record<number, number> = kind === 'standard' ? { 80: 2, 48: 3, 24: 4 } : { 80: 1, 48: 2, 24: 4 };
+  const seen: Record<number, number> = {};
   const out: SimNodeSpec[] = [];
-  for (const k of kinds) {
-    for (let i = 0; i < k.n; i++) {
-      out.push({ id: `gpu${k.gb}-${i}`, budgetMb: k.gb * GB, netMBps: k.net, diskMBps: 2000, maxConcurrency: 4, tokPerSec: k.tps });
-    }
+  for (const k of FLEET) {
+    const i = seen[k.gb] ?? 0;
+    seen[k.gb] = i + 1;
+    if (i >= perSize[k.gb]) continue;
+    out.push({ id: `gpu${k.gb}-${i}`, budgetMb: k.gb * GB, netMBps: k.net, diskMBps: k.disk, maxConcurrency: 4, tokPerSec: TOK_PER_SEC[k.gb] });
   }
   return out;
 }
@@ -103,31 +119,7 @@ export function synthesize(models: SimModel[], o: SynthOptions): Workload {
   return { name: `${o.arrivals} α=${alpha.toFixed(2)}`, models, requests, popularity };
 }
 
-/**
- * CSV trace `timestamp,model,tokens` (header optional). Timestamps: seconds (number) or
- * ISO dates, shifted so the first request is at 0. Models not in the synthetic catalog get
- * sizes from it in order of first appearance.
- */
+/** CSV trace `timestamp,model,tokens` (see parseCsvTrace in traces.ts). */
 export function parseTrace(csv: string, catalog: SimModel[]): Workload {
-  const byId = new Map(catalog.map((m) => [m.id, m]));
-  const models = new Map<string, SimModel>();
-  const raw: { at: number; model: string; tokens: number }[] = [];
-  for (const line of csv.split(/\r?\n/)) {
-    const [ts, model, tok] = line.split(',').map((s) => s.trim());
-    if (!ts || !model || ts === 'timestamp') continue;
-    const at = /^[0-9.]+$/.test(ts) ? Number(ts) * 1000 : Date.parse(ts);
-    if (!Number.isFinite(at)) throw new Error(`trace: bad timestamp ${JSON.stringify(ts)}`);
-    if (!models.has(model)) {
-      const size = byId.get(model) ?? catalog[models.size % catalog.length];
-      models.set(model, { ...size, id: model });
-    }
-    raw.push({ at, model, tokens: Math.max(1, Number(tok) || 200) });
-  }
-  if (raw.length === 0) throw new Error('trace: no requests');
-  raw.sort((a, b) => a.at - b.at);
-  const t0 = raw[0].at;
-  const requests = raw.map((r, id) => ({ id, at: r.at - t0, model: r.model, tokens: r.tokens }));
-  const popularity = new Map<string, number>();
-  for (const r of requests) popularity.set(r.model, (popularity.get(r.model) ?? 0) + 1 / requests.length);
-  return { name: 'trace', models: [...models.values()], requests, popularity };
+  return parseCsvTrace(csv, catalog, { seed: 1 });
 }

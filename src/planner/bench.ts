@@ -9,7 +9,7 @@ import { plannerConfig, type PlannerModel, type PlannerNode, type PlannerState }
  */
 export function benchState(nodeCount: number, modelCount: number, now = 1_000_000_000, seed = 1): PlannerState {
   let s = seed >>> 0 || 1;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const sizes = [2048, 4096, 8192, 14336, 20480, 40960];
   const budgets = [24576, 49152, 81920];
   const models: PlannerModel[] = [];
@@ -21,7 +21,15 @@ export function benchState(nodeCount: number, modelCount: number, now = 1_000_00
   const nodes: PlannerNode[] = [];
   for (let n = 0; n < nodeCount; n++) {
     const budgetMb = budgets[n % budgets.length];
-    const node: PlannerNode = { id: `n${String(n).padStart(5, '0')}`, online: n % 50 !== 7, draining: n % 97 === 3, budgetMb, maxConcurrency: 4, replicas: [], inventory: [] };
+    const node: PlannerNode = {
+      id: `n${String(n).padStart(5, '0')}`,
+      online: n % 50 !== 7,
+      draining: n % 97 === 3,
+      budgetMb,
+      maxConcurrency: 4,
+      replicas: [],
+      inventory: [],
+    };
     let used = 0;
     for (let tries = 0; tries < 8; tries++) {
       const m = models[Math.floor(rand() * modelCount)];
@@ -31,8 +39,13 @@ export function benchState(nodeCount: number, modelCount: number, now = 1_000_00
       // Up to 10.5 min ago: a Hub planning every minute never has more than a minute of idle expiries.
       const lastUsedAt = now - Math.floor(rand() * 630_000);
       node.replicas.push({
-        model: m.id, phase: 'ready', vramMb: m.vramMb, loadedAt: lastUsedAt - 60_000, lastUsedAt,
-        inflight: busy ? 1 + Math.floor(rand() * 4) : 0, queued: busy && rand() < 0.2 ? 2 : 0,
+        model: m.id,
+        phase: 'ready',
+        vramMb: m.vramMb,
+        loadedAt: lastUsedAt - 60_000,
+        lastUsedAt,
+        inflight: busy ? 1 + Math.floor(rand() * 4) : 0,
+        queued: busy && rand() < 0.2 ? 2 : 0,
         saturatedSince: busy && rand() < 0.05 ? now - 60_000 : undefined,
       });
       node.inventory.push(m.id);

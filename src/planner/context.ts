@@ -1,6 +1,7 @@
 import { demandScore } from './demand';
 import { footprint } from './footprint';
-import type { Action, Decision, PlannerConfig, PlannerModel, PlannerNode, PlannerReplica, PlannerState, Rule } from './types';
+import { gapCount, survival, type ArrivalHistory, type Survival } from './arrivals';
+import type { Action, Decision, PendingDemand, PlannerConfig, PlannerModel, PlannerNode, PlannerReplica, PlannerState, RecentUnload, Rule } from './types';
 
 /**
  * The per-call index `plan` builds once, so each rule is a scan over nodes or replicas
@@ -18,6 +19,8 @@ export interface NodeSlot {
   shared: boolean;
   /** (inflight + queued) / maxConcurrency summed over replicas. */
   load: number;
+  /** Bytes still to download, and half the bytes still loading, of its live replicas (serve-time.ts; cleared on change). */
+  transfers?: { downloadBytes: number; loadingBytes: number };
 }
 
 export interface ModelView {
@@ -26,6 +29,8 @@ export interface ModelView {
   score: number;
   /** Nodes with a live replica of this model. */
   hosts: NodeSlot[];
+  /** Its ready replicas on online, undrained nodes (who else serves it, for surplus checks). */
+  ready: PlannerReplica[];
 }
 
 export interface PlanContext {
@@ -33,6 +38,21 @@ export interface PlanContext {
   /** `node|victim|newcomer` → when `victim` was displaced by `newcomer` there, within protectMs. */
   swaps: Map<string, number>;
   config: PlannerConfig;
+  arrivals: Readonly<Record<string, ArrivalHistory>>;
+  /** Survival tables of the models' histories, built on first use in this call. */
+  survivals: Map<string, Survival>;
+  pending: readonly PendingDemand[];
+  /**
+   * Speeds for a node not measured yet: the median of the nodes measured (the configured
+   * assumption while none is), so a node known to be fast wins over an unknown one and an
+   * unknown one over a node known to be slow (it gets measured by that load).
+   */
+  unmeasured: { downloadBps: number; loadBps: number };
+  /** `model` → its most recent unload within the demand window (for the log's reload notes). */
+  unloads: Map<string, RecentUnload>;
+  /** The price of memory this call, in cold requests per GB·h, and the fleet's share held it comes from (memoryPrice). */
+  price: number;
+  heldShare: number;
   /** Sorted by node id. */
   slots: NodeSlot[];
   models: Map<string, ModelView>;
@@ -47,7 +67,7 @@ export function holdsMemory(phase: PlannerReplica['phase']): boolean {
 export function buildContext(state: PlannerState, now: number, config: PlannerConfig): PlanContext {
   const models = new Map<string, ModelView>();
   for (const m of state.models) {
-    models.set(m.id, { model: m, needMb: 0, score: demandScore(state.demand[m.id]), hosts: [] });
+    models.set(m.id, { model: m, needMb: 0, score: demandScore(state.demand[m.id]), hosts: [], ready: [] });
   }
   // Largest ready measurement per model: nodes differ slightly, the larger is the safe figure.
   const measured = new Map<string, number>();
@@ -82,6 +102,7 @@ export function buildContext(state: PlannerState, now: number, config: PlannerCo
       slot.usedMb += r.vramMb ?? view?.needMb ?? config.unknownFootprintMb;
       slot.load += (r.inflight + r.queued) / conc;
       view?.hosts.push(slot);
+      if (r.phase === 'ready' && node.online && !node.draining) view?.ready.push(r);
     }
     if (!allLive) {
       slot.live = node.replicas.filter((r) => holdsMemory(r.phase));
@@ -89,7 +110,69 @@ export function buildContext(state: PlannerState, now: number, config: PlannerCo
     }
     slots[i] = slot;
   }
-  return { now, swaps, config, slots, models, actions: [], decisions: [] };
+  const unloads = new Map<string, RecentUnload>();
+  for (const u of state.recentUnloads ?? []) {
+    if (now - u.at < config.demandWindowMs && (unloads.get(u.model)?.at ?? -1) < u.at) unloads.set(u.model, u);
+  }
+  const unmeasured = {
+    downloadBps: median(state.nodes.map((n) => n.downloadBps)) ?? config.assumedDownloadBps,
+    loadBps: median(state.nodes.map((n) => n.loadBps)) ?? config.assumedLoadBps,
+  };
+  return {
+    now,
+    ...memoryPrice(slots, config),
+    swaps,
+    config,
+    arrivals: state.arrivals ?? {},
+    survivals: new Map(),
+    pending: state.pending,
+    unmeasured,
+    unloads,
+    slots,
+    models,
+    actions: [],
+    decisions: [],
+  };
+}
+
+/**
+ * The price of memory for this call, in cold requests per GB·h: `keepValue` once the
+ * online fleet holds `contendedShare` of its memory or more, falling with the fourth power
+ * of the share held below that (at half the contended share, a sixteenth). Free memory is
+ * cheap to keep, contended memory costs what it would buy elsewhere. Taken once per call,
+ * from the replicas live when it starts.
+ */
+export function memoryPrice(slots: readonly NodeSlot[], config: PlannerConfig): { price: number; heldShare: number } {
+  let used = 0;
+  let budget = 0;
+  for (const s of slots) {
+    if (!s.node.online) continue;
+    used += s.usedMb;
+    budget += s.node.budgetMb;
+  }
+  const heldShare = budget > 0 ? Math.min(1, used / budget) : 1;
+  const contended = config.contendedShare > 0 ? Math.min(1, heldShare / config.contendedShare) : 1;
+  return { price: config.keepValue * contended ** PRICE_EXPONENT, heldShare };
+}
+
+const PRICE_EXPONENT = 4;
+
+/** A model's survival table when its history has enough gaps to be trusted (minHistoryGaps), else undefined. */
+export function trustedSurvival(ctx: PlanContext, model: string): Survival | undefined {
+  const h = ctx.arrivals[model];
+  if (!h || gapCount(h) < ctx.config.minHistoryGaps) return undefined;
+  let sv = ctx.survivals.get(model);
+  if (!sv) {
+    sv = survival(h);
+    ctx.survivals.set(model, sv);
+  }
+  return sv;
+}
+
+function median(xs: Array<number | undefined>): number | undefined {
+  const v = xs.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
 /** Memory a live replica holds: measured, else its model's footprint. */
@@ -119,6 +202,7 @@ function own(slot: NodeSlot): PlannerReplica[] {
 export function addLive(ctx: PlanContext, slot: NodeSlot, view: ModelView): void {
   own(slot).push({ model: view.model.id, phase: 'loading', loadedAt: ctx.now, lastUsedAt: ctx.now, inflight: 0, queued: 0 });
   slot.usedMb += view.needMb;
+  slot.transfers = undefined;
   view.hosts.push(slot);
 }
 
@@ -127,6 +211,11 @@ export function removeLive(ctx: PlanContext, slot: NodeSlot, r: PlannerReplica):
   const live = own(slot);
   live.splice(live.indexOf(r), 1);
   slot.usedMb -= replicaMb(ctx, r);
+  slot.transfers = undefined;
   const view = ctx.models.get(r.model);
-  if (view) view.hosts.splice(view.hosts.indexOf(slot), 1);
+  if (view) {
+    view.hosts.splice(view.hosts.indexOf(slot), 1);
+    const i = view.ready.indexOf(r);
+    if (i >= 0) view.ready.splice(i, 1);
+  }
 }

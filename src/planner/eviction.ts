@@ -1,24 +1,45 @@
-import { act, freeMb, removeLive, replicaMb, type NodeSlot, type PlanContext } from './context';
-import type { PlannerReplica } from './types';
+import { act, freeMb, removeLive, replicaMb, trustedSurvival, type NodeSlot, type PlanContext } from './context';
+import { idleVerdict, keepPlan } from './keep-alive';
 import { ineligible, type PlaceNeed, type PlaceReason } from './placement';
+import { loadingRate, serveTime } from './serve-time';
+import type { PlannerReplica } from './types';
 
 /**
- * Idle eviction: a ready replica with nothing in flight or queued and no request for a
- * full demand window (now − lastUsedAt ≥ demandWindowMs) is unloaded. Its weights stay
- * on disk, so a later request reloads it without a download. Offline nodes get no frames.
+ * Idle eviction: a ready replica with nothing in flight or queued whose model's own
+ * demand window has passed (see keep-alive.ts) is unloaded. Its weights stay on disk,
+ * so a later request reloads it without a download. Offline nodes get no frames.
  */
 export function idleEvictions(ctx: PlanContext): void {
-  const window = ctx.config.demandWindowMs;
   for (const slot of ctx.slots) {
     if (!slot.node.online) continue;
     for (const r of slot.live.slice()) {
       if (r.phase !== 'ready' || r.inflight > 0 || r.queued > 0) continue;
-      const idle = ctx.now - r.lastUsedAt;
-      if (idle < window) continue;
-      act(ctx, 'unload', slot, r.model, 'idle_evict', `no request for ${secs(idle)} (window ${secs(window)})`);
+      const v = idleVerdict(ctx, slot, r);
+      if (!v.unload) continue;
+      act(ctx, 'unload', slot, r.model, v.rule, v.reason);
       removeLive(ctx, slot, r);
     }
   }
+}
+
+/**
+ * The cold requests evicting `r` now is expected to cause: the chance of a request
+ * before its keep-alive would have let it go anyway (keep-alive.ts; without history, a
+ * Poisson guess from its demand score over the rest of the demand window) times the
+ * requests its reload would catch. 0 for a surplus replica.
+ */
+export function evictionLoss(ctx: PlanContext, slot: NodeSlot, r: PlannerReplica): number {
+  const view = ctx.models.get(r.model);
+  if (!view || view.ready.some((o) => o !== r)) return 0;
+  const sv = trustedSurvival(ctx, r.model);
+  if (sv) {
+    const k = keepPlan(ctx, slot, r, sv);
+    return k.plan.chance * k.caught;
+  }
+  const perMin = view.score;
+  const leftMin = Math.max(0, ctx.config.demandWindowMs - (ctx.now - r.lastUsedAt)) / 60_000;
+  const reloadMin = serveTime(ctx, slot, view, true).ms / 60_000;
+  return (1 - Math.exp(-perMin * leftMin)) * (1 + perMin * reloadMin);
 }
 
 /** Why a replica may not be evicted for a newcomer. */
@@ -56,15 +77,22 @@ export interface EvictionPlan {
   victims: PlannerReplica[];
   /** Sum of the victims' scores: the demand this eviction displaces. */
   cost: number;
+  /** Expected cold requests the victims' absence causes (see evictionLoss). */
+  loss: number;
+  /** When the newcomer would serve there. */
+  serveMs: number;
+  /** loss + the newcomer's requests that arrive while it loads there: cold requests in all. */
+  expected: number;
 }
 
 export type EvictionBlocks = Partial<Record<EvictBlock | PlaceReason, number>>;
 
 /**
- * For a model that fits nowhere: on each eligible node, evict the coldest evictable
- * replicas (lowest score, then least recently used, then model id) until it fits. A node
- * qualifies only if the victims' total score does not exceed the newcomer's. Best node:
- * least displaced demand, then weights on disk, then fewest victims, then lowest id.
+ * For a model that fits nowhere: on each eligible node, evict the evictable replicas
+ * whose memory is cheapest (fewest expected cold requests per MB, then least recently
+ * used, then model id) until it fits, then drop those not needed after all. A node
+ * qualifies only if the victims' total demand score does not exceed the newcomer's.
+ * Best node: see betterEviction.
  */
 export function findEviction(ctx: PlanContext, need: PlaceNeed, newcomerScore: number): { plan?: EvictionPlan; blocks: EvictionBlocks } {
   const blocks: EvictionBlocks = {};
@@ -76,23 +104,39 @@ export function findEviction(ctx: PlanContext, need: PlaceNeed, newcomerScore: n
       count(why);
       continue;
     }
-    const candidates: { r: PlannerReplica; score: number }[] = [];
+    const candidates: Candidate[] = [];
     const blocked: EvictBlock[] = [];
+    let evictableMb = 0;
     for (const r of slot.live) {
       const b = evictBlock(ctx, slot.node.id, r, need.model.id, newcomerScore);
       if (b) blocked.push(b);
-      else candidates.push({ r, score: victimScore(ctx, r) });
+      else {
+        const mb = replicaMb(ctx, r);
+        evictableMb += mb;
+        candidates.push({ r, score: victimScore(ctx, r), loss: 0, mb });
+      }
     }
-    candidates.sort((a, b) => a.score - b.score || a.r.lastUsedAt - b.r.lastUsedAt || (a.r.model < b.r.model ? -1 : 1));
+    // Losses cost a history lookup each: only for nodes where evicting can make room at all.
+    if (freeMb(slot) + evictableMb >= need.needMb) for (const c of candidates) c.loss = evictionLoss(ctx, slot, c.r);
+    // Cheapest memory first: expected cold requests per MB freed, then least recently used.
+    candidates.sort((a, b) => a.loss / a.mb - b.loss / b.mb || a.r.lastUsedAt - b.r.lastUsedAt || (a.r.model < b.r.model ? -1 : 1));
     let free = freeMb(slot);
-    let cost = 0;
-    const victims: PlannerReplica[] = [];
+    let chosen: Candidate[] = [];
     for (const c of candidates) {
       if (free >= need.needMb) break;
-      victims.push(c.r);
-      free += replicaMb(ctx, c.r);
-      cost += c.score;
+      chosen.push(c);
+      free += c.mb;
     }
+    // Drop victims the others already make room without, costliest first.
+    for (const c of [...chosen].sort((a, b) => b.loss - a.loss)) {
+      if (free - c.mb >= need.needMb) {
+        chosen = chosen.filter((x) => x !== c);
+        free -= c.mb;
+      }
+    }
+    const victims = chosen.map((c) => c.r);
+    const cost = chosen.reduce((a, c) => a + c.score, 0);
+    const loss = chosen.reduce((a, c) => a + c.loss, 0);
     if (free < need.needMb) {
       // Node reasons count nodes; replica reasons count the replicas that stood in the way.
       if (blocked.length === 0) count('budget');
@@ -103,17 +147,29 @@ export function findEviction(ctx: PlanContext, need: PlaceNeed, newcomerScore: n
       count('hotter');
       continue;
     }
-    const plan: EvictionPlan = { slot, victims, cost };
-    if (!best || betterEviction(plan, best, need.model.id)) best = plan;
+    const view = ctx.models.get(need.model.id);
+    const serveMs = view ? serveTime(ctx, slot, view).ms : 0;
+    const plan: EvictionPlan = { slot, victims, cost, loss, serveMs, expected: loss + (view ? loadingRate(ctx, view) : 1) * (serveMs / 60_000) };
+    if (!best || betterEviction(plan, best)) best = plan;
   }
   return { plan: best, blocks };
 }
 
-function betterEviction(a: EvictionPlan, b: EvictionPlan, modelId: string): boolean {
-  if (a.cost !== b.cost) return a.cost < b.cost;
-  const da = a.slot.node.inventory.includes(modelId) ? 0 : 1;
-  const db = b.slot.node.inventory.includes(modelId) ? 0 : 1;
-  if (da !== db) return da < db;
+interface Candidate {
+  r: PlannerReplica;
+  score: number;
+  loss: number;
+  mb: number;
+}
+
+/**
+ * Fewest expected cold requests in all (the victims' and the newcomer's own during its
+ * load, within a tenth of a request: estimates are not that precise), then the node that
+ * serves soonest, then fewer victims, then lowest id.
+ */
+function betterEviction(a: EvictionPlan, b: EvictionPlan): boolean {
+  if (Math.abs(a.expected - b.expected) > 0.1) return a.expected < b.expected;
+  if (a.serveMs !== b.serveMs) return a.serveMs < b.serveMs;
   if (a.victims.length !== b.victims.length) return a.victims.length < b.victims.length;
   return a.slot.node.id < b.slot.node.id;
 }
@@ -121,7 +177,7 @@ function betterEviction(a: EvictionPlan, b: EvictionPlan, modelId: string): bool
 /** Issue the unloads of an eviction plan (before the load that follows). */
 export function applyEviction(ctx: PlanContext, plan: EvictionPlan, newcomer: string, newcomerScore: number): void {
   for (const v of plan.victims) {
-    const reason = `making room for ${newcomer} (demand ${fmt(newcomerScore)} ≥ ${fmt(victimScore(ctx, v))})`;
+    const reason = `making room for ${newcomer} (demand ${fmt(newcomerScore)} ≥ ${fmt(victimScore(ctx, v))}; expected to cost ${evictionLoss(ctx, plan.slot, v).toFixed(2)} cold request(s))`;
     act(ctx, 'unload', plan.slot, v.model, 'demand_evict', reason);
     removeLive(ctx, plan.slot, v);
   }

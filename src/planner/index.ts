@@ -6,3 +6,8 @@ export { buildContext, type ModelView, type NodeSlot, type PlanContext } from '.
 export { plan, newcomerScore } from './plan';
 export { benchPlanner, benchState } from './bench';
 export { swapsOf } from './swaps';
+export * from './arrivals';
+export * from './speeds';
+export { describeServe, serveTime, weightsBytes, type ServeTime } from './serve-time';
+export { idleVerdict, type IdleVerdict } from './keep-alive';
+export { evictionLoss } from './eviction';

@@ -1,4 +1,5 @@
-import { freeMb, type NodeSlot } from './context';
+import { freeMb, type ModelView, type NodeSlot, type PlanContext } from './context';
+import { serveMs, serveTime, type ServeTime } from './serve-time';
 import type { PlannerConfig, PlannerModel, Restrictions } from './types';
 
 /** Why a model cannot go on a node, in the order they are checked. */
@@ -51,22 +52,22 @@ export function hostExcluded(need: Pick<PlaceNeed, 'model' | 'restrictions'>, sl
  * Never mutates; the reason is the first failing check in `PlaceReason` order.
  */
 export function canPlace(need: PlaceNeed, slot: NodeSlot, now: number, config: Pick<PlannerConfig, 'failureBackoffMs'>): PlaceResult {
-  const reason = ineligible(need, slot, now, config);
-  if (reason) return { ok: false, reason };
-  if (need.needMb > freeMb(slot)) return { ok: false, reason: 'budget' };
-  return { ok: true };
+  const reason = placeBlock(need, slot, now, config);
+  return reason ? { ok: false, reason } : { ok: true };
+}
+
+/** canPlace without the result object: the reason, or null when it fits. */
+function placeBlock(need: PlaceNeed, slot: NodeSlot, now: number, config: Pick<PlannerConfig, 'failureBackoffMs'>): PlaceReason | null {
+  return ineligible(need, slot, now, config) ?? (need.needMb > freeMb(slot) ? 'budget' : null);
 }
 
 /**
- * Order between two nodes that both fit: weights already on disk first (a load from
- * disk takes seconds, a download minutes), then least loaded (request load per slot),
- * then best fit (least memory left over, which keeps big holes for big models), then
- * lowest node id so the choice never depends on input order.
+ * Order between two nodes that both fit and serve about as soon (see bestNode): least
+ * loaded (request load per slot), then best fit (least memory left over, which keeps
+ * big holes for big models), then lowest node id so the choice never depends on input
+ * order.
  */
-export function comparePlacement(a: NodeSlot, b: NodeSlot, modelId: string, needMb: number): number {
-  const da = a.node.inventory.includes(modelId) ? 0 : 1;
-  const db = b.node.inventory.includes(modelId) ? 0 : 1;
-  if (da !== db) return da - db;
+export function comparePlacement(a: NodeSlot, b: NodeSlot, _modelId: string, needMb: number): number {
   if (a.load !== b.load) return a.load - b.load;
   const la = freeMb(a) - needMb;
   const lb = freeMb(b) - needMb;
@@ -76,19 +77,38 @@ export function comparePlacement(a: NodeSlot, b: NodeSlot, modelId: string, need
 
 export type Rejections = Partial<Record<PlaceReason, number>>;
 
-/** The best node that fits now, or none, with a count of why the others were refused. */
-export function bestNode(need: PlaceNeed, slots: readonly NodeSlot[], now: number, config: Pick<PlannerConfig, 'failureBackoffMs'>): { slot?: NodeSlot; rejections: Rejections } {
+/**
+ * The best node that fits now, or none, with a count of why the others were refused.
+ * Placement by the time a node needs to have the model serving (serve-time.ts: weights
+ * on disk, its measured download and load rates, the transfers already queued there):
+ * every node within serveSlackMs + serveSlackFactor × the soonest one's time counts as
+ * soonest, and comparePlacement picks among those.
+ */
+export function bestNode(ctx: PlanContext, need: PlaceNeed, view: ModelView): { slot?: NodeSlot; serve?: ServeTime; rejections: Rejections } {
   const rejections: Rejections = {};
-  let best: NodeSlot | undefined;
-  for (const slot of slots) {
-    const r = canPlace(need, slot, now, config);
-    if (!r.ok) {
-      rejections[r.reason] = (rejections[r.reason] ?? 0) + 1;
+  // Two passes over plain arrays: this runs for every pending model over every node.
+  const fits: NodeSlot[] = [];
+  const ms: number[] = [];
+  let soonest = Number.POSITIVE_INFINITY;
+  for (const slot of ctx.slots) {
+    const reason = placeBlock(need, slot, ctx.now, ctx.config);
+    if (reason) {
+      rejections[reason] = (rejections[reason] ?? 0) + 1;
       continue;
     }
-    if (!best || comparePlacement(slot, best, need.model.id, need.needMb) < 0) best = slot;
+    const t = serveMs(ctx, slot, view);
+    fits.push(slot);
+    ms.push(t);
+    if (t < soonest) soonest = t;
   }
-  return { slot: best, rejections };
+  if (fits.length === 0) return { rejections };
+  const cutoff = soonest * (1 + ctx.config.serveSlackFactor) + ctx.config.serveSlackMs;
+  let best: NodeSlot | undefined;
+  for (let i = 0; i < fits.length; i++) {
+    if (ms[i] > cutoff) continue;
+    if (!best || comparePlacement(fits[i], best, need.model.id, need.needMb) < 0) best = fits[i];
+  }
+  return { slot: best, serve: best && serveTime(ctx, best, view), rejections };
 }
 
 export function describeRejections(rejections: Rejections): string {

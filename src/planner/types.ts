@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ModelPhase } from '../protocol/messages';
+import type { ArrivalHistory } from './arrivals';
 
 /**
  * Planner inputs and outputs. The planner is pure: the Hub builds a `PlannerState`
@@ -10,8 +11,43 @@ import type { ModelPhase } from '../protocol/messages';
 // ---------------------------------------------------------------- config
 
 export const PlannerConfigSchema = z.object({
-  /** A loaded model with no request for this long is unloaded (PORTEN_DEMAND_WINDOW_S × 1000). */
+  /**
+   * The demand window (PORTEN_DEMAND_WINDOW_S × 1000): a model with too little arrival
+   * history to judge is unloaded after this long without a request. A model with history
+   * gets its own window from it (see keep-alive.ts), between minWindowMs and maxWindowMs.
+   */
   demandWindowMs: z.number().int().positive().default(600_000),
+  /** Never unload a model used less than this long ago: a burst's quiet seconds are not the end of demand. */
+  minWindowMs: z.number().int().nonnegative().default(60_000),
+  /** The operator's bound (PORTEN_DEMAND_WINDOW_MAX_S × 1000): no model is kept idle longer, whatever its history says. */
+  maxWindowMs: z
+    .number()
+    .int()
+    .positive()
+    .default(4 * 3_600_000),
+  /**
+   * The exchange rate between memory and cold starts, in cold requests per GB·h, when
+   * memory is contended: an idle model is kept while the cold requests keeping it is
+   * expected to spare exceed the price of the memory it holds meanwhile (keep-alive.ts).
+   * Higher unloads sooner.
+   */
+  keepValue: z.number().nonnegative().default(0.2),
+  /**
+   * The share of the online fleet's memory held above which memory is contended and costs
+   * keepValue; below it the price falls with the fourth power of the share held (free
+   * memory is cheap to keep). 0: always keepValue.
+   */
+  contendedShare: z.number().min(0).max(1).default(0.8),
+  /** Gaps (decayed) a model's history needs before its own window replaces demandWindowMs. */
+  minHistoryGaps: z.number().nonnegative().default(2),
+  /** Half-life of the arrival history's counts. */
+  historyHalfLifeMs: z
+    .number()
+    .int()
+    .positive()
+    .default(4 * 3_600_000),
+  /** A surplus replica (another ready replica of the model serves) idle this long goes (scale_in). */
+  surplusIdleMs: z.number().int().nonnegative().default(120_000),
   /**
    * Hysteresis against ping-pong: a model that displaced another less than `protectMs`
    * ago can be displaced by that same model (a swap back) only when it is at least
@@ -28,6 +64,13 @@ export const PlannerConfigSchema = z.object({
   agingMs: z.number().int().nonnegative().default(300_000),
   /** A replica saturated (inflight + queued > node concurrency) this long gets a sibling. */
   scaleOutAfterMs: z.number().int().nonnegative().default(30_000),
+  /**
+   * Scale out at once when this many requests per engine slot wait behind the ready
+   * replicas, if the best node can serve within scaleOutMaxServeMs (a queue that a slow
+   * download would outlast is left to drain).
+   */
+  scaleOutQueuePerSlot: z.number().positive().default(1),
+  scaleOutMaxServeMs: z.number().int().positive().default(120_000),
   maxReplicas: z.number().int().positive().default(4),
   /** A node whose load of a model failed is not chosen for that model again for this long. */
   failureBackoffMs: z.number().int().nonnegative().default(300_000),
@@ -35,6 +78,41 @@ export const PlannerConfigSchema = z.object({
   engineOverheadMb: z.number().nonnegative().default(512),
   /** Used when a model has no catalog figure, no metadata and no measurement. */
   unknownFootprintMb: z.number().positive().default(8192),
+  /** Speeds assumed for a node that has not been measured yet (bytes per second). */
+  assumedDownloadBps: z
+    .number()
+    .positive()
+    .default(100 * 1024 * 1024),
+  assumedLoadBps: z
+    .number()
+    .positive()
+    .default(1024 * 1024 * 1024),
+  /**
+   * Placement: nodes that can serve within serveSlackMs + serveSlackFactor × the fastest
+   * node's time count as equally fast; among them, least loaded then best fit decide
+   * (so a fast node is not filled with small models a slower one would serve as well).
+   */
+  serveSlackMs: z.number().int().nonnegative().default(15_000),
+  serveSlackFactor: z.number().nonnegative().default(0.25),
+  /**
+   * When the node with free memory would take longer than this to serve, demand eviction
+   * on a sooner node is weighed against it: whichever is expected to cost fewer cold
+   * requests wins (the victims' expected misses against the requests that arrive during
+   * the longer load, and the waiting ones if it would outlast warmupBudgetMs).
+   */
+  evictToServeSoonerMs: z.number().int().nonnegative().default(240_000),
+  /**
+   * Hedge a slow load: when requests wait on a replica still downloading or loading that
+   * is expected to serve only after this long, and another node that fits would serve in
+   * under half that time, load it there too; the first ready serves, the other is a
+   * surplus replica (scale_in).
+   */
+  hedgeAfterMs: z.number().int().positive().default(120_000),
+  /** Prewarm a model when its next request is this likely within its load time + prewarmLeadMs (above 1: never). */
+  prewarmChance: z.number().nonnegative().default(0.3),
+  prewarmLeadMs: z.number().int().nonnegative().default(120_000),
+  /** The default warm-up budget (PORTEN_WARMUP_BUDGET_S × 1000): a load slower than this fails its waiting requests. */
+  warmupBudgetMs: z.number().int().positive().default(300_000),
 });
 export type PlannerConfig = z.infer<typeof PlannerConfigSchema>;
 
@@ -74,6 +152,8 @@ export interface PlannerReplica {
   queued: number;
   /** Since when inflight + queued > the node's maxConcurrency without a break; absent when not. */
   saturatedSince?: number;
+  /** While downloading: bytes still to fetch (the node's link is busy that long). */
+  pendingBytes?: number;
 }
 
 export interface PlannerNode {
@@ -89,6 +169,11 @@ export interface PlannerNode {
   inventory: string[];
   /** model id → when a load of it last failed on this node. */
   recentFailures?: Record<string, number>;
+  /** Measured from this node's transfers (bytes per second); assumed figures until then. */
+  downloadBps?: number;
+  loadBps?: number;
+  /** The node owner's rule: never keep an idle model loaded here longer than this. */
+  maxIdleMs?: number;
 }
 
 export interface PlannerModel {
@@ -102,6 +187,8 @@ export interface PlannerModel {
   measuredMb?: number;
   /** Only nodes in these regions may host it. */
   regions?: string[];
+  /** Size of the weights file (catalog `bytes`), for download and load times; else estimated from the footprint. */
+  weightsBytes?: number;
 }
 
 /** Window sums from the demand ledger (see demand.ts). */
@@ -135,6 +222,14 @@ export interface RecentEviction {
   at: number;
 }
 
+/** An unload the planner made recently, so a reload soon after it is named as such in the log. */
+export interface RecentUnload {
+  node: string;
+  model: string;
+  rule: Rule;
+  at: number;
+}
+
 export interface PlannerState {
   nodes: PlannerNode[];
   models: PlannerModel[];
@@ -142,16 +237,22 @@ export interface PlannerState {
   pending: PendingDemand[];
   /** Recent demand evictions: on `node`, `model` was unloaded to make room for `by`. */
   recentEvictions?: RecentEviction[];
+  /** Per model, its arrival history (see arrivals.ts); a model without one uses demandWindowMs. */
+  arrivals?: Record<string, ArrivalHistory>;
+  recentUnloads?: RecentUnload[];
 }
 
 // ---------------------------------------------------------------- output
 
 export const RuleSchema = z.enum([
-  'idle_evict', // unload: no request for a full demand window
+  'idle_evict', // unload: idle past its window (its history's, else the demand window; never past the operator's or node owner's bound)
+  'scale_in', // unload: a surplus replica, idle while another serves the model
   'place', // load: a pending model fits on a node
   'demand_evict', // unload: making room for a pending model with more demand
   'place_after_evict', // load: on the node just freed by demand_evict
   'scale_out', // load: a second (or further) replica of a saturated model
+  'prewarm', // load: into free memory, a model whose history says a request is due (see prewarm.ts)
+  'hedge', // load: a second node races a load that turned out slow (requests wait; another node serves far sooner)
   'no_fit', // decision only: a pending model fits nowhere and nothing may be evicted
   'disabled', // decision only: pending model is disabled or not in the catalog
   'scale_out_blocked', // decision only: saturated, but no node fits another replica
