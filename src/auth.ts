@@ -2,6 +2,8 @@ import type { MiddlewareHandler } from 'hono';
 import type { Env } from './env';
 import { ApiError, toApiError } from './errors';
 import { hubStub } from './link/stubs';
+import { safeEqual } from './security/constant-time';
+import { secretState } from './security/secrets';
 import { API_KEY_PREFIX, hashSecret } from './tenancy/keys';
 
 /** Who a /v1 request is: `keyHash` for a managed key; unset for the bootstrap PORTEN_API_KEY (unrestricted). */
@@ -12,16 +14,20 @@ export type AuthVariables = {
 };
 
 /**
- * Authenticates /v1 callers. The bootstrap key is compared in constant time;
- * a managed key is hashed here and checked by the Hub: inside `Hub.acquire`
- * for inference (no extra round trip on the hot path), or with one `checkKey`
- * call for everything else. Keys without the `sk-porten-` prefix are refused
- * without asking the Hub.
+ * Authenticates /v1 callers. The bootstrap key is compared in constant time,
+ * and only used when it is long enough (src/security/secrets.ts; a weak one
+ * authenticates nobody, and whoever presents it is told why); a managed key
+ * is hashed here and checked by the Hub: inside `Hub.acquire` for inference
+ * (no extra round trip on the hot path), or with one `checkKey` call for
+ * everything else. Keys without the `sk-porten-` prefix are refused without
+ * asking the Hub.
  */
 export const apiKeyAuth: MiddlewareHandler<{ Bindings: Env; Variables: AuthVariables }> = async (c, next) => {
   const token = bearer(c.req.raw);
   if (!token) throw new ApiError('invalid_api_key', "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.");
-  if (c.env.PORTEN_API_KEY && safeEqual(token, c.env.PORTEN_API_KEY)) return next();
+  const boot = secretState('PORTEN_API_KEY', c.env.PORTEN_API_KEY);
+  if (boot.kind === 'ok' && safeEqual(token, boot.value)) return next();
+  if (boot.kind === 'weak' && safeEqual(token, c.env.PORTEN_API_KEY ?? '')) throw new ApiError('server_misconfigured', boot.message);
   if (!token.startsWith(API_KEY_PREFIX)) throw new ApiError('invalid_api_key', 'Incorrect API key provided.');
   const keyHash = await hashSecret(token);
   if (c.req.method !== 'POST') {
@@ -33,15 +39,7 @@ export const apiKeyAuth: MiddlewareHandler<{ Bindings: Env; Variables: AuthVaria
   return next();
 };
 
-/** Constant-time string comparison, so a key's prefix cannot be guessed byte by byte from timing. */
-export function safeEqual(a: string, b: string): boolean {
-  const enc = new TextEncoder();
-  const x = enc.encode(a);
-  const y = enc.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
-}
+export { safeEqual };
 
 export function bearer(req: Request): string | null {
   const h = req.headers.get('authorization');

@@ -13,11 +13,15 @@ export const ERROR_CODES = {
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   request_too_large: { status: 413, type: 'invalid_request_error' },
   rate_limited: { status: 429, type: 'rate_limit_error' },
+  // A model's wait queue is at its bound (catalog queue_max / PORTEN_QUEUE_MAX): not the key's fault, so not rate_limited.
+  queue_full: { status: 429, type: 'rate_limit_error' },
   internal_error: { status: 500, type: 'server_error' },
   upstream_error: { status: 502, type: 'server_error' },
   model_warming: { status: 503, type: 'server_error' },
   no_available_node: { status: 503, type: 'server_error' },
   admin_disabled: { status: 503, type: 'server_error' },
+  /** A configured secret is too weak to use (see src/security/secrets.ts); only a caller who presents it learns so. */
+  server_misconfigured: { status: 503, type: 'server_error' },
   forbidden: { status: 403, type: 'permission_error' },
   // RFC 8628 token-endpoint errors, rendered in OpenAI's shape with `code` = the RFC name.
   authorization_pending: { status: 400, type: 'invalid_request_error' },

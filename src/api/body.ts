@@ -1,5 +1,6 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ApiError } from '../errors';
+import { drainReader } from '../security/drain';
 
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** Deeper JSON than this is refused: relaying re-serialises the body, and recursion that deep could exhaust the stack. */
@@ -13,7 +14,7 @@ export const MAX_JSON_DEPTH = 64;
 export async function readJson<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
   const declared = Number(req.headers.get('content-length') ?? 0);
   if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const text = await readCapped(req);
+  const text = req.headers.has('content-length') ? await readDeclared(req) : await readCapped(req);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -27,9 +28,10 @@ export async function readJson<T>(req: Request, schema: z.ZodType<T>): Promise<T
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const param = issue.path.length ? issue.path.join('.') : null;
-  const message = issue.code === 'unrecognized_keys'
-    ? `Unrecognized request argument supplied: ${issue.keys.join(', ')}`
-    : `Invalid value for '${param ?? 'body'}': ${issue.message}`;
+  const message =
+    issue.code === 'unrecognized_keys'
+      ? `Unrecognized request argument supplied: ${issue.keys.join(', ')}`
+      : `Invalid value for '${param ?? 'body'}': ${issue.message}`;
   const unrecognized = issue.code === 'unrecognized_keys' ? issue.keys[0] : null;
   throw new ApiError('invalid_request', message, { param: unrecognized ?? param });
 }
@@ -46,6 +48,18 @@ function depthExceeds(root: unknown, limit: number): boolean {
   return false;
 }
 
+/**
+ * A body whose length was declared (and is within the limit: checked above) is read in one native call: the HTTP
+ * framing delivers exactly the declared bytes, and the JavaScript read loop below cost the edge ~5 % of its CPU per
+ * request. Still measured after: a body that is larger all the same is refused as too large.
+ */
+async function readDeclared(req: Request): Promise<string> {
+  const bytes = await req.arrayBuffer();
+  if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge();
+  return utf8.decode(bytes);
+}
+
+/** A body of unknown length (chunked): read piece by piece, and refused as soon as it passes the limit. */
 async function readCapped(req: Request): Promise<string> {
   if (!req.body) return '';
   const reader = req.body.getReader();
@@ -56,19 +70,25 @@ async function readCapped(req: Request): Promise<string> {
     if (done) break;
     size += value.byteLength;
     if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
+      // Read the rest (bounded) instead of cancelling, so the client's kept-alive connection survives the 413.
+      await drainReader(reader);
       throw tooLarge();
     }
     parts.push(value);
   }
+  // A request body usually arrives in one piece: decoded as it is, without a copy.
+  if (parts.length === 1) return utf8.decode(parts[0]);
   const all = new Uint8Array(size);
   let at = 0;
   for (const p of parts) {
     all.set(p, at);
     at += p.byteLength;
   }
-  return new TextDecoder().decode(all);
+  return utf8.decode(all);
 }
+
+/** One decoder for every request: a whole-buffer decode keeps no state between calls. */
+const utf8 = new TextDecoder();
 
 function tooLarge(): ApiError {
   return new ApiError('request_too_large', `Request body exceeds ${MAX_BODY_BYTES} bytes.`);

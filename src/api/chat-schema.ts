@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * OpenAI chat completion request, as far as porten honours it. Unknown keys are
@@ -27,6 +27,8 @@ const Message = z.discriminatedUnion('role', [
     content: z.union([z.string(), z.array(TextPart), z.null()]).optional(),
     name: z.string().optional(),
     tool_calls: z.array(ToolCall).optional(),
+    // The thoughts of an earlier answer, as porten returned them (`reasoning_content`); templates that keep them read it.
+    reasoning_content: z.string().nullable().optional(),
   }),
   z.object({ role: z.literal('tool'), content: z.union([z.string(), z.array(TextPart)]), tool_call_id: z.string() }),
 ]);
@@ -41,10 +43,7 @@ const Tool = z.object({
   }),
 });
 
-const ToolChoice = z.union([
-  z.enum(['none', 'auto', 'required']),
-  z.object({ type: z.literal('function'), function: z.object({ name: z.string() }) }),
-]);
+const ToolChoice = z.union([z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: z.string() }) })]);
 
 const ResponseFormat = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text') }),
@@ -63,8 +62,14 @@ const ResponseFormat = z.discriminatedUnion('type', [
 export const MAX_MESSAGES = 2048;
 
 /** Token id → bias, as OpenAI defines it; the engine checks ids against the model's vocabulary. */
-export const LogitBias = z.record(z.string().regex(/^\d{1,9}$/, 'keys must be token ids'), z.number().min(-100).max(100)).nullable().optional();
-export const Stop = z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional();
+export const LogitBias = z
+  .record(z.string().regex(/^\d{1,9}$/, 'keys must be token ids'), z.number().min(-100).max(100))
+  .nullable()
+  .optional();
+export const Stop = z
+  .union([z.string(), z.array(z.string()).max(4)])
+  .nullable()
+  .optional();
 export const MAX_TOKENS_CEILING = 32768;
 
 export const ChatCompletionRequestSchema = z
@@ -86,11 +91,18 @@ export const ChatCompletionRequestSchema = z
     response_format: ResponseFormat.nullable().optional(),
     tools: z.array(Tool).max(128).nullable().optional(),
     tool_choice: ToolChoice.nullable().optional(),
-    // At most one call per turn is generated, which satisfies both values.
+    // Several calls per turn where the model's template can express them (default true, as OpenAI).
     parallel_tool_calls: z.boolean().nullable().optional(),
+    // llama-server's semantics: `none` turns the model's thinking off; other values reach templates that read them.
+    // Accepted, never refused: OpenCode sends 'low' on every title request to a model marked `reasoning`, and the
+    // AI SDK's `reasoning` option adds 'max' to OpenAI's levels (docs/clients.md).
+    reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max']).nullable().optional(),
     user: z.string().optional(),
     metadata: z.record(z.string(), z.string()).optional(),
     store: z.boolean().nullable().optional(),
+    // OpenAI's successors to `user`: identifiers for caching and abuse tracking that never change the answer.
+    prompt_cache_key: z.string().max(1024).nullable().optional(),
+    safety_identifier: z.string().max(1024).nullable().optional(),
   })
   .strict()
   .superRefine((req, ctx) => {
@@ -110,7 +122,7 @@ export const ChatCompletionRequestSchema = z
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 
 /** Capabilities a request needs from the model, derived from its shape. */
-export type Capability = 'chat' | 'tools' | 'json' | 'vision' | 'embeddings';
+export type Capability = 'chat' | 'tools' | 'json' | 'vision' | 'embeddings' | 'reasoning';
 
 export function chatNeeds(req: ChatCompletionRequest): Capability[] {
   const needs: Capability[] = ['chat'];

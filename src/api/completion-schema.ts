@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { LogitBias, MAX_TOKENS_CEILING, Stop } from './chat-schema';
 
 /**

@@ -19,6 +19,7 @@ const WRITES: Record<string, LiveTopic[]> = {
   upsertNode: ['nodes'],
   setNodeOffline: ['nodes'],
   setInventory: ['nodes'],
+  setNodeCapacity: ['nodes'],
   upsertReplica: ['nodes', 'models'],
   setReplicaPhase: ['nodes', 'models'],
   deleteReplica: ['nodes', 'models'],
@@ -35,6 +36,7 @@ const WRITES: Record<string, LiveTopic[]> = {
   revokeNodeRecord: ['nodes'],
   insertEnrollment: ['enrollments'],
   updateEnrollment: ['enrollments'],
+  expireEnrollment: ['enrollments'],
   endUsage: ['usage'],
 };
 

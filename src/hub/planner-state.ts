@@ -1,4 +1,6 @@
+import type { ArrivalHistory } from '../planner/arrivals';
 import type { PendingDemand, PlannerState } from '../planner/types';
+import type { NodeSpeed } from './node-speeds';
 import type { DemandRow } from '../planner/demand';
 import { summarizeDemand } from '../planner/demand';
 import type { LoadFailure, ModelRow, NodeRow, ReplicaRow } from './store';
@@ -25,6 +27,8 @@ export function plannerState(input: {
   pending: PendingDemand[];
   live: LiveStats;
   now: number;
+  speeds?: ReadonlyMap<string, NodeSpeed>;
+  arrivals?: Record<string, ArrivalHistory>;
 }): PlannerState {
   const byNode = new Map<string, ReplicaRow[]>();
   for (const r of input.replicas) {
@@ -40,6 +44,8 @@ export function plannerState(input: {
       budgetMb: n.vram_budget_mb,
       maxConcurrency: n.max_concurrency,
       inventory: n.inventory.map((i) => i.model),
+      downloadBps: input.speeds?.get(n.id)?.download?.bps,
+      loadBps: input.speeds?.get(n.id)?.load?.bps,
       recentFailures: Object.fromEntries(input.failures.filter((f) => f.node_id === n.id).map((f) => [f.model_id, f.at])),
       replicas: (byNode.get(n.id) ?? []).map((r) => {
         const key = `${n.id}|${r.model_id}`;
@@ -50,13 +56,23 @@ export function plannerState(input: {
           loadedAt: r.started_at,
           lastUsedAt: r.last_used_at ?? r.started_at,
           inflight: input.live.inflight.get(key) ?? 0,
-          queued: r.phase === 'ready' ? 0 : input.live.queued.get(r.model_id) ?? 0,
+          queued: r.phase === 'ready' ? 0 : (input.live.queued.get(r.model_id) ?? 0),
           saturatedSince: input.live.saturatedSince.get(key),
+          pendingBytes: r.phase === 'downloading' && r.total_bytes > 0 ? Math.max(0, r.total_bytes - r.done_bytes) : undefined,
         };
       }),
     })),
-    models: input.models.map((m) => ({ id: m.id, enabled: m.enabled, vramMb: m.vram_mb, contextLength: m.context_length })),
+    // measuredMb: the last footprint a node measured, kept after unload; it wins over the catalog's figure.
+    models: input.models.map((m) => ({
+      id: m.id,
+      enabled: m.enabled,
+      vramMb: m.vram_mb,
+      contextLength: m.context_length,
+      measuredMb: m.measured_mb ?? undefined,
+      weightsBytes: m.bytes ?? undefined,
+    })),
     demand: summarizeDemand(input.demand, input.now),
     pending: input.pending,
+    arrivals: input.arrivals,
   };
 }

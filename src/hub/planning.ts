@@ -1,12 +1,15 @@
 import type { Env } from '../env';
 import { plan } from '../planner/plan';
-import type { PlannerConfig, RecentEviction } from '../planner/types';
+import type { PlannerConfig, RecentEviction, RecentUnload } from '../planner/types';
+import { ArrivalHistorySchema, foldArrivals, type ArrivalHistory } from '../planner/arrivals';
+import type { NodeSpeeds } from './node-speeds';
 import { swapsOf } from '../planner/swaps';
 import { coalesced } from '../util/coalesce';
 import { DEMAND_RETENTION_MS, minuteOf } from '../planner/demand';
-import { applyActions } from './effects';
+import { applyActions, type EffectsObserver } from './effects';
 import type { LiveCounters } from './live';
 import { plannerState } from './planner-state';
+import type { SecurityStore } from './security-store';
 import type { HubStore } from './store';
 import type { ModelWaiters } from './waiters';
 
@@ -19,6 +22,8 @@ import type { ModelWaiters } from './waiters';
 export class Planning {
   /** Recent swaps for the planner's anti-ping-pong rule; losing them on eviction only relaxes it. */
   private swaps: RecentEviction[] = [];
+  /** Recent unloads, so a reload soon after is named as such in the log; in memory like `swaps`. */
+  private unloads: RecentUnload[] = [];
   /** Runs the planner; concurrent calls join the run in progress and ask for one more. */
   readonly replan = coalesced(() => this.once(Date.now()));
 
@@ -29,7 +34,39 @@ export class Planning {
     private readonly waiters: ModelWaiters,
     private readonly live: LiveCounters,
     readonly config: PlannerConfig,
+    /** Where load orders are recorded (readiness is believed only where ordered). */
+    private readonly orders: SecurityStore,
+    private readonly observe: EffectsObserver = {},
+    private readonly speeds?: NodeSpeeds,
   ) {}
+
+  /**
+   * Folds the demand ledger's complete minutes into the per-model arrival histories and
+   * stores the ones that changed. A stored history that fails validation starts over.
+   */
+  private arrivals(demand: Array<{ model: string; minute: number; served: number; unmet: number }>, now: number): Record<string, ArrivalHistory> {
+    const prev: Record<string, ArrivalHistory> = {};
+    const stored = new Map<string, string>();
+    for (const row of this.store.arrivals()) {
+      stored.set(row.model_id, row.history);
+      let json: unknown;
+      try {
+        json = JSON.parse(row.history);
+      } catch {
+        continue;
+      }
+      const parsed = ArrivalHistorySchema.safeParse(json);
+      if (parsed.success) prev[row.model_id] = parsed.data;
+    }
+    const next = foldArrivals(prev, demand, now, this.config.historyHalfLifeMs);
+    const changed: Array<{ model_id: string; history: string }> = [];
+    for (const [model, h] of Object.entries(next)) {
+      const text = JSON.stringify(h);
+      if (stored.get(model) !== text) changed.push({ model_id: model, history: text });
+    }
+    this.store.putArrivals(changed);
+    return next;
+  }
 
   /** Keeps a planner tick scheduled while any model is loaded, at a tenth of the demand window (1–30 s). */
   async scheduleTick(): Promise<void> {
@@ -40,20 +77,27 @@ export class Planning {
   }
 
   private async once(now: number): Promise<void> {
+    const demand = this.store.demandSince(minuteOf(now - DEMAND_RETENTION_MS) + 1);
     const state = plannerState({
       models: this.store.models(),
       nodes: this.store.nodes(),
       replicas: this.store.replicas(),
       failures: this.store.failures(),
-      demand: this.store.demandSince(minuteOf(now - DEMAND_RETENTION_MS) + 1),
+      demand,
       pending: this.waiters.pending(),
       live: { inflight: this.live.inflight, queued: this.waiters.counts(), saturatedSince: this.live.saturatedSince },
       now,
+      speeds: this.speeds?.all(),
+      arrivals: this.arrivals(demand, now),
     });
     this.swaps = this.swaps.filter((e) => now - e.at < this.config.protectMs);
-    const result = plan({ ...state, recentEvictions: this.swaps }, now, this.config);
+    this.unloads = this.unloads.filter((u) => now - u.at < this.config.demandWindowMs);
+    const result = plan({ ...state, recentEvictions: this.swaps, recentUnloads: this.unloads }, now, this.config);
     this.swaps.push(...swapsOf(result.actions, now));
-    this.store.appendDecisions(result.decisions.map((d) => ({ at: d.at, rule: d.rule, outcome: d.outcome, model: d.model, node: d.node ?? null, reason: d.reason })));
-    await applyActions(this.env, this.store, result.actions, now);
+    for (const a of result.actions) if (a.type === 'unload') this.unloads.push({ node: a.node, model: a.model, rule: a.rule, at: now });
+    this.store.appendDecisions(
+      result.decisions.map((d) => ({ at: d.at, rule: d.rule, outcome: d.outcome, model: d.model, node: d.node ?? null, reason: d.reason })),
+    );
+    await applyActions(this.env, this.store, result.actions, now, this.orders, this.observe);
   }
 }

@@ -1,5 +1,5 @@
-import type { CatalogEntry } from './catalog';
-import type { ModelPhase } from '../protocol';
+import type { CatalogEntry, Seed } from './catalog';
+import type { ModelPhase, NodeHardware } from '../protocol';
 
 /**
  * The Hub's storage: DDL, numbered migrations and typed queries. Nothing else
@@ -40,6 +40,26 @@ const MIGRATIONS: string[] = [
      started_at INTEGER NOT NULL, ended_at INTEGER, outcome TEXT);
    CREATE INDEX usage_by_key ON usage (key_id, started_at);
    CREATE INDEX usage_by_time ON usage (started_at);`,
+  // When an operator last wrote the entry (POST /admin/v1/models); NULL: the entry follows catalog/models.json.
+  `ALTER TABLE models ADD COLUMN edited_at INTEGER;`,
+  // The data plane (src/hub/ingest.ts): ledger rows arrive in batches from NodeLinks, identified by the request's id,
+  // so a batch ingested twice counts once. Metric state survives Hub restarts in one row per family set.
+  `ALTER TABLE usage ADD COLUMN request_id TEXT;
+   CREATE UNIQUE INDEX usage_by_request ON usage (request_id);
+   ALTER TABLE api_keys ADD COLUMN max_inflight INTEGER;
+   CREATE TABLE metric_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // Scheduling (issue 14): per-model queue bound, node speeds learned from progress reports, per-model arrival histories.
+  `ALTER TABLE models ADD COLUMN queue_max INTEGER;
+   CREATE TABLE node_speeds (node_id TEXT PRIMARY KEY, download_bps REAL, download_n INTEGER NOT NULL DEFAULT 0,
+     load_bps REAL, load_n INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL);
+   CREATE TABLE model_arrivals (model_id TEXT PRIMARY KEY, history TEXT NOT NULL);`,
+  // Node agent as a product: the catalog's allow_unverified flag, the last footprint a node measured
+  // (kept after the replica goes, so the planner sizes the next load from it), the hello's hardware.
+  `ALTER TABLE models ADD COLUMN allow_unverified INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE models ADD COLUMN measured_mb REAL;
+   ALTER TABLE models ADD COLUMN measured_node TEXT;
+   ALTER TABLE models ADD COLUMN measured_at INTEGER;
+   ALTER TABLE nodes ADD COLUMN hardware TEXT;`,
 ];
 
 /** How many planner decisions the explanation log keeps. */
@@ -52,12 +72,22 @@ export interface ModelRow {
   context_length: number;
   capabilities: string[];
   vram_mb: number;
-  engine: 'builtin' | 'openai';
+  engine: 'builtin' | 'openai' | 'llama-server';
   weights_url: string;
   sha256: string | null;
   bytes: number | null;
   upstream_url: string | null;
   created: number;
+  /** When an operator last wrote the entry; null while it follows the seed file. */
+  edited_at: number | null;
+  /** The catalog accepts these weights without any sha256 (see CatalogEntry.weights.allow_unverified). */
+  allow_unverified: boolean;
+  /** The last footprint a node measured after loading this model (kept after unload), MiB. */
+  measured_mb: number | null;
+  measured_node: string | null;
+  measured_at: number | null;
+  /** Requests that may wait for this model at once (catalog `queue_max`); null: the edge default. */
+  queue_max: number | null;
 }
 
 export interface NodeRow {
@@ -68,8 +98,11 @@ export interface NodeRow {
   max_concurrency: number;
   agent_version: string;
   engines: string[];
-  inventory: Array<{ model: string; bytes: number }>;
+  /** `sha256` only where the node's downloader verified the file (what verified readiness claims check). */
+  inventory: Array<{ model: string; bytes: number; sha256?: string }>;
   last_seen: number | null;
+  /** What the node's hello said about its hardware (null for agents that do not say). */
+  hardware: NodeHardware | null;
 }
 
 export interface ReplicaRow {
@@ -94,6 +127,15 @@ export interface DecisionRow {
   reason: string;
 }
 
+export interface NodeSpeedRow {
+  node_id: string;
+  download_bps: number | null;
+  download_n: number;
+  load_bps: number | null;
+  load_n: number;
+  updated: number;
+}
+
 export interface LoadFailure {
   model_id: string;
   node_id: string;
@@ -115,25 +157,43 @@ export class HubStore {
     this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)`, String(version));
   }
 
-  /** Seed entries refresh their technical fields on every start; `enabled` stays the operator's once stored. */
-  upsertSeed(entries: CatalogEntry[], now: number): void {
-    for (const e of entries) {
+  /**
+   * Applies the seed catalog on start. The rule: an entry missing from the store is inserted; an entry no operator
+   * has written follows the seed file (so a catalog update reaches the fleet with the next deploy), except
+   * `enabled`, which stays what the operator last set; an entry an operator wrote (`putModel`) is never touched
+   * again. Withheld seed entries (demo models on an edge without a demo origin) are removed unless an operator wrote them.
+   */
+  upsertSeed(seed: Seed, now: number): void {
+    for (const e of seed.entries) {
       this.sql.exec(
-        `INSERT INTO models (id, enabled, description, context_length, capabilities, vram_mb, engine, weights_url, sha256, bytes, upstream_url, created)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO models (id, enabled, description, context_length, capabilities, vram_mb, engine, weights_url, sha256, bytes, upstream_url, queue_max, allow_unverified, created)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET description = excluded.description, context_length = excluded.context_length,
            capabilities = excluded.capabilities, vram_mb = excluded.vram_mb, engine = excluded.engine,
-           weights_url = excluded.weights_url, sha256 = excluded.sha256, bytes = excluded.bytes, upstream_url = excluded.upstream_url`,
-        e.id, e.enabled ? 1 : 0, e.description, e.context_length, JSON.stringify(e.capabilities), e.vram_mb, e.engine,
-        e.weights.url, e.weights.sha256 ?? null, e.weights.bytes ?? null, e.upstream_url ?? null, Math.floor(now / 1000),
+           weights_url = excluded.weights_url, sha256 = excluded.sha256, bytes = excluded.bytes, upstream_url = excluded.upstream_url,
+           queue_max = excluded.queue_max, allow_unverified = excluded.allow_unverified
+         WHERE models.edited_at IS NULL`,
+        ...entryValues(e),
+        Math.floor(now / 1000),
       );
     }
+    for (const id of seed.withheld) this.sql.exec('DELETE FROM models WHERE id = ? AND edited_at IS NULL', id);
   }
 
-  /** An operator's write: every field, `enabled` included. */
+  /** An operator's write: every field, `enabled` included; from now on the seed file leaves this entry alone. */
   putModel(e: CatalogEntry, now: number): void {
-    this.upsertSeed([e], now);
-    this.setModelEnabled(e.id, e.enabled);
+    this.sql.exec(
+      `INSERT INTO models (id, enabled, description, context_length, capabilities, vram_mb, engine, weights_url, sha256, bytes, upstream_url, queue_max, allow_unverified, created, edited_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET enabled = excluded.enabled, description = excluded.description,
+         context_length = excluded.context_length, capabilities = excluded.capabilities, vram_mb = excluded.vram_mb,
+         engine = excluded.engine, weights_url = excluded.weights_url, sha256 = excluded.sha256, bytes = excluded.bytes,
+         upstream_url = excluded.upstream_url, queue_max = excluded.queue_max, allow_unverified = excluded.allow_unverified,
+         edited_at = excluded.edited_at`,
+      ...entryValues(e),
+      Math.floor(now / 1000),
+      now,
+    );
   }
 
   models(): ModelRow[] {
@@ -143,6 +203,11 @@ export class HubStore {
   model(id: string): ModelRow | null {
     const row = this.sql.exec<Row>('SELECT * FROM models WHERE id = ?', id).toArray()[0];
     return row ? toModel(row) : null;
+  }
+
+  /** Keeps a node's measurement of a model's footprint; it outlives the replica. */
+  recordFootprint(modelId: string, mb: number, nodeId: string, now: number): void {
+    this.sql.exec('UPDATE models SET measured_mb = ?, measured_node = ?, measured_at = ? WHERE id = ?', mb, nodeId, now, modelId);
   }
 
   setModelEnabled(id: string, enabled: boolean): boolean {
@@ -158,20 +223,33 @@ export class HubStore {
     return row ? toNode(row) : null;
   }
 
-  upsertNode(n: Omit<NodeRow, 'online' | 'last_seen'>, now: number): void {
+  upsertNode(n: Omit<NodeRow, 'online' | 'last_seen' | 'hardware'> & { hardware?: NodeHardware | null }, now: number): void {
     this.sql.exec(
-      `INSERT INTO nodes (id, online, conn_id, vram_budget_mb, max_concurrency, agent_version, engines, inventory, connected_at, last_seen)
-       VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO nodes (id, online, conn_id, vram_budget_mb, max_concurrency, agent_version, engines, inventory, connected_at, last_seen, hardware)
+       VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET online = 1, conn_id = excluded.conn_id, vram_budget_mb = excluded.vram_budget_mb,
          max_concurrency = excluded.max_concurrency, agent_version = excluded.agent_version, engines = excluded.engines,
-         inventory = excluded.inventory, connected_at = excluded.connected_at, last_seen = excluded.last_seen`,
-      n.id, n.conn_id, n.vram_budget_mb, n.max_concurrency, n.agent_version, JSON.stringify(n.engines),
-      JSON.stringify(n.inventory), now, now,
+         inventory = excluded.inventory, connected_at = excluded.connected_at, last_seen = excluded.last_seen, hardware = excluded.hardware`,
+      n.id,
+      n.conn_id,
+      n.vram_budget_mb,
+      n.max_concurrency,
+      n.agent_version,
+      JSON.stringify(n.engines),
+      JSON.stringify(n.inventory),
+      now,
+      now,
+      n.hardware ? JSON.stringify(n.hardware) : null,
     );
   }
 
   setInventory(nodeId: string, inventory: NodeRow['inventory']): void {
     this.sql.exec('UPDATE nodes SET inventory = ? WHERE id = ?', JSON.stringify(inventory), nodeId);
+  }
+
+  /** The capacity the planner may use (the node's claim within ceilings and operator caps, see src/security/claims.ts). */
+  setNodeCapacity(nodeId: string, vramBudgetMb: number, maxConcurrency: number): void {
+    this.sql.exec('UPDATE nodes SET vram_budget_mb = ?, max_concurrency = ? WHERE id = ?', vramBudgetMb, maxConcurrency, nodeId);
   }
 
   touchNode(nodeId: string, now: number): void {
@@ -198,7 +276,14 @@ export class HubStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(node_id, model_id) DO UPDATE SET phase = excluded.phase, done_bytes = excluded.done_bytes,
          total_bytes = excluded.total_bytes, vram_mb = COALESCE(excluded.vram_mb, replicas.vram_mb), updated_at = excluded.updated_at`,
-      r.node_id, r.model_id, r.phase, r.done_bytes, r.total_bytes, r.vram_mb, now, now,
+      r.node_id,
+      r.model_id,
+      r.phase,
+      r.done_bytes,
+      r.total_bytes,
+      r.vram_mb,
+      now,
+      now,
     );
   }
 
@@ -225,7 +310,11 @@ export class HubStore {
   recordFailure(f: LoadFailure): void {
     this.sql.exec(
       'INSERT OR REPLACE INTO load_failures (model_id, node_id, code, message, at) VALUES (?, ?, ?, ?, ?)',
-      f.model_id, f.node_id, f.code, f.message, f.at,
+      f.model_id,
+      f.node_id,
+      f.code,
+      f.message,
+      f.at,
     );
   }
 
@@ -242,25 +331,40 @@ export class HubStore {
     this.sql.exec(
       `INSERT INTO demand (model_id, minute, ${col}) VALUES (?, ?, 1)
        ON CONFLICT(model_id, minute) DO UPDATE SET ${col} = ${col} + 1`,
-      modelId, minute,
+      modelId,
+      minute,
     );
   }
 
   /** Ledger rows from `sinceMinute` on; older rows are pruned in the same call. */
   demandSince(sinceMinute: number): Array<{ model: string; minute: number; served: number; unmet: number }> {
     this.sql.exec('DELETE FROM demand WHERE minute < ?', sinceMinute);
-    return this.sql.exec<Row>('SELECT model_id AS model, minute, served, unmet FROM demand').toArray() as unknown as Array<{ model: string; minute: number; served: number; unmet: number }>;
+    return this.sql.exec<Row>('SELECT model_id AS model, minute, served, unmet FROM demand').toArray() as unknown as Array<{
+      model: string;
+      minute: number;
+      served: number;
+      unmet: number;
+    }>;
   }
 
   /** Ledger rows from `sinceMinute` on, oldest first, without pruning (the dashboard's demand chart). */
   demandRows(sinceMinute: number): Array<{ model: string; minute: number; served: number; unmet: number }> {
-    return this.sql.exec<Row>('SELECT model_id AS model, minute, served, unmet FROM demand WHERE minute >= ? ORDER BY minute, model_id', sinceMinute)
+    return this.sql
+      .exec<Row>('SELECT model_id AS model, minute, served, unmet FROM demand WHERE minute >= ? ORDER BY minute, model_id', sinceMinute)
       .toArray() as unknown as Array<{ model: string; minute: number; served: number; unmet: number }>;
   }
 
   appendDecisions(rows: Array<Omit<DecisionRow, 'seq'>>): void {
     for (const d of rows) {
-      this.sql.exec('INSERT INTO decisions (at, rule, outcome, model, node, reason) VALUES (?, ?, ?, ?, ?, ?)', d.at, d.rule, d.outcome, d.model, d.node, d.reason);
+      this.sql.exec(
+        'INSERT INTO decisions (at, rule, outcome, model, node, reason) VALUES (?, ?, ?, ?, ?, ?)',
+        d.at,
+        d.rule,
+        d.outcome,
+        d.model,
+        d.node,
+        d.reason,
+      );
     }
     if (rows.length) this.sql.exec('DELETE FROM decisions WHERE seq <= (SELECT MAX(seq) FROM decisions) - ?', DECISIONS_KEPT);
   }
@@ -269,16 +373,71 @@ export class HubStore {
     return this.sql.exec<Row>('SELECT * FROM decisions ORDER BY seq DESC LIMIT ?', limit).toArray() as unknown as DecisionRow[];
   }
 
+  nodeSpeeds(): NodeSpeedRow[] {
+    return this.sql.exec<Row>('SELECT * FROM node_speeds').toArray() as unknown as NodeSpeedRow[];
+  }
+
+  putNodeSpeed(r: NodeSpeedRow): void {
+    this.sql.exec(
+      `INSERT OR REPLACE INTO node_speeds (node_id, download_bps, download_n, load_bps, load_n, updated) VALUES (?, ?, ?, ?, ?, ?)`,
+      r.node_id,
+      r.download_bps,
+      r.download_n,
+      r.load_bps,
+      r.load_n,
+      r.updated,
+    );
+  }
+
+  /** Per-model arrival histories as stored (JSON text; the caller validates). */
+  arrivals(): Array<{ model_id: string; history: string }> {
+    return this.sql.exec<Row>('SELECT model_id, history FROM model_arrivals').toArray() as unknown as Array<{ model_id: string; history: string }>;
+  }
+
+  putArrivals(rows: Array<{ model_id: string; history: string }>): void {
+    for (const r of rows) this.sql.exec('INSERT OR REPLACE INTO model_arrivals (model_id, history) VALUES (?, ?)', r.model_id, r.history);
+  }
+
+  /** Saved metric state (src/hub/metrics.ts), or null. */
+  metricState(name: string): string | null {
+    const row = this.sql.exec<{ value: string }>('SELECT value FROM metric_state WHERE name = ?', name).toArray()[0];
+    return row ? row.value : null;
+  }
+
+  saveMetricState(name: string, value: string): void {
+    this.sql.exec('INSERT OR REPLACE INTO metric_state (name, value) VALUES (?, ?)', name, value);
+  }
+
   failure(modelId: string): LoadFailure | null {
     const row = this.sql.exec<Row>('SELECT * FROM load_failures WHERE model_id = ?', modelId).toArray()[0];
     return row ? (row as unknown as LoadFailure) : null;
   }
 }
 
+/** A catalog entry's columns from `id` to `upstream_url`, in the order the models table declares them. */
+function entryValues(e: CatalogEntry): SqlStorageValue[] {
+  return [
+    e.id,
+    e.enabled ? 1 : 0,
+    e.description,
+    e.context_length,
+    JSON.stringify(e.capabilities),
+    e.vram_mb,
+    e.engine,
+    e.weights.url,
+    e.weights.sha256 ?? null,
+    e.weights.bytes ?? null,
+    e.upstream_url ?? null,
+    e.queue_max ?? null,
+    e.weights.allow_unverified ? 1 : 0,
+  ];
+}
+
 function toModel(r: Row): ModelRow {
   return {
     ...(r as unknown as ModelRow),
     enabled: r.enabled === 1,
+    allow_unverified: r.allow_unverified === 1,
     capabilities: JSON.parse(String(r.capabilities)) as string[],
   };
 }
@@ -289,5 +448,6 @@ function toNode(r: Row): NodeRow {
     online: r.online === 1,
     engines: JSON.parse(String(r.engines)) as string[],
     inventory: JSON.parse(String(r.inventory)) as NodeRow['inventory'],
+    hardware: typeof r.hardware === 'string' ? (JSON.parse(r.hardware) as NodeHardware) : null,
   };
 }

@@ -1,3 +1,4 @@
+import type { NodeHardware } from '../protocol';
 import type { ModelRow, NodeRow, ReplicaRow } from './store';
 
 export interface ModelView {
@@ -41,6 +42,8 @@ export interface NodeView {
   last_seen: number | null;
   models: Array<{ model: string; phase: string; done_bytes: number; total_bytes: number; vram_mb: number | null }>;
   inventory: Array<{ model: string; bytes: number }>;
+  /** GPU backend, GPUs, driver and where the budget came from, as the node's hello said (null: not said). */
+  hardware: NodeHardware | null;
 }
 
 /** A node as operators see it. */
@@ -56,5 +59,6 @@ export function nodeView(n: NodeRow, replicas: ReplicaRow[]): NodeView {
     last_seen: n.last_seen,
     models: replicas.map((r) => ({ model: r.model_id, phase: r.phase, done_bytes: r.done_bytes, total_bytes: r.total_bytes, vram_mb: r.vram_mb })),
     inventory: n.inventory,
+    hardware: n.hardware,
   };
 }

@@ -1,40 +1,69 @@
+import { fail, type Failure } from '../errors';
 import type { Restrictions } from '../planner/types';
+import type { WarmingView } from './warming';
 
-export type ModelEvent =
-  | { kind: 'ready' }
-  | { kind: 'failed'; code: string; message: string }
-  | { kind: 'changed' }
-  | { kind: 'timeout' };
+export type ModelEvent = { kind: 'ready' } | { kind: 'failed'; code: string; message: string } | { kind: 'changed' } | { kind: 'timeout' };
 
 interface Waiter {
   resolve: (e: ModelEvent) => void;
   timer: ReturnType<typeof setTimeout>;
   since: number;
+  /** Arrival order: a request's place in its model's queue. */
+  seq: number;
   /** Nodes this request may use (an API key's scope); undefined: any. */
   restrictions?: Restrictions;
+  /** The caller's handle for asking its position (see `queue`). */
+  ticket?: string;
+}
+
+/** Requests that may wait for one model when neither the catalog nor PORTEN_QUEUE_MAX says otherwise. */
+export const DEFAULT_QUEUE_MAX = 64;
+
+/** PORTEN_QUEUE_MAX as a positive integer, else DEFAULT_QUEUE_MAX. */
+export function queueDefault(v: string | undefined): number {
+  const n = Number(v);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_QUEUE_MAX;
+}
+
+export interface QueueState {
+  /** Requests waiting for the model now. */
+  length: number;
+  /** 1-based place of the request holding the ticket, when it waits. */
+  position?: number;
 }
 
 /**
- * Requests blocked on a model's warm-up. In memory only: a waiter exists only
- * while its request is in flight, which keeps the Durable Object awake.
+ * Requests blocked on a model's warm-up, or on its replicas' slots. In memory only: a
+ * waiter exists only while its request is in flight, which keeps the Durable Object
+ * awake. Each model's waiters form a queue in arrival order, bounded by `refuse`.
  */
 export class ModelWaiters {
   private readonly byModel = new Map<string, Set<Waiter>>();
+  private seq = 0;
 
   /**
    * Registers at once (so no event between now and the first await is lost)
    * and resolves with the next event for `model`, or `timeout` after `ms`.
-   * `cancel` withdraws the waiter.
+   * `cancel` withdraws the waiter. A request that waits again (after a `changed`
+   * event) passes its first `since` back and keeps its place in the queue.
    */
-  wait(model: string, ms: number, restrictions?: Restrictions): { event: Promise<ModelEvent>; cancel: () => void } {
+  wait(
+    model: string,
+    ms: number,
+    restrictions?: Restrictions,
+    ticket?: string,
+    place?: { since: number; seq: number },
+  ): { event: Promise<ModelEvent>; cancel: () => void; place: { since: number; seq: number } } {
     let waiter!: Waiter;
+    const since = place?.since ?? Date.now();
+    const seq = place?.seq ?? ++this.seq;
     const event = new Promise<ModelEvent>((resolve) => {
-      waiter = { resolve, since: Date.now(), restrictions, timer: setTimeout(() => this.drop(model, waiter, { kind: 'timeout' }), Math.max(0, ms)) };
+      waiter = { resolve, since, seq, restrictions, ticket, timer: setTimeout(() => this.drop(model, waiter, { kind: 'timeout' }), Math.max(0, ms)) };
     });
     const set = this.byModel.get(model) ?? new Set<Waiter>();
     this.byModel.set(model, set);
     set.add(waiter);
-    return { event, cancel: () => this.drop(model, waiter, { kind: 'changed' }) };
+    return { event, cancel: () => this.drop(model, waiter, { kind: 'changed' }), place: { since, seq } };
   }
 
   private drop(model: string, waiter: Waiter, event: ModelEvent): void {
@@ -80,5 +109,33 @@ export class ModelWaiters {
 
   count(model: string): number {
     return this.byModel.get(model)?.size ?? 0;
+  }
+
+  /** The model's queue length, and the ticket holder's place in it (1 = next to be served). */
+  queue(model: string, ticket?: string): QueueState {
+    const set = this.byModel.get(model);
+    if (!set) return { length: 0 };
+    let mine: Waiter | undefined;
+    if (ticket) for (const w of set) if (w.ticket === ticket) mine = w;
+    if (!mine) return { length: set.size };
+    let ahead = 0;
+    for (const w of set) if (w.seq < mine.seq) ahead++;
+    return { length: set.size, position: ahead + 1 };
+  }
+
+  /**
+   * The bounded queue's door: a `queue_full` failure (429 with Retry-After) when `max`
+   * requests already wait for `model`, else null and the request may join. Retry-After is
+   * the warm-up's ETA while the model loads (the queue drains when it is ready), else a
+   * couple of seconds (it drains as replicas free slots).
+   */
+  refuse(model: string, max: number, view: WarmingView | null): Failure | null {
+    const waiting = this.count(model);
+    if (waiting < max) return null;
+    const loading = view !== null && !view.ready && view.phase !== 'failed';
+    const retryAfterS = loading ? Math.min(60, Math.max(1, view.eta_s ?? 5)) : 2;
+    return fail('queue_full', `${waiting} requests already wait for '${model}' (its queue holds ${max}). Retry after ${Math.ceil(retryAfterS)} s.`, {
+      retryAfterS,
+    });
   }
 }

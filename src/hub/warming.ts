@@ -11,6 +11,16 @@ export interface WarmingView {
   pct: number;
   eta_s: number | null;
   error?: string;
+  /** Requests waiting for the model now, and how many may (more get 429 queue_full). */
+  queued?: number;
+  queue_max?: number;
+  /** For the request whose ticket was given: its place in the queue (1 = next). */
+  position?: number;
+}
+
+/** The view with the model's queue (see ModelWaiters.queue). */
+export function withQueue(view: WarmingView, q: { length: number; position?: number }, max: number): WarmingView {
+  return { ...view, queued: q.length, queue_max: max, ...(q.position !== undefined ? { position: q.position } : {}) };
 }
 
 const RANK: Record<string, number> = { ready: 3, loading: 2, downloading: 1 };
@@ -22,9 +32,7 @@ const MB = 1024 * 1024;
  * that replica, when known, for the ETA.
  */
 export function warmingView(model: string, replicas: ReplicaRow[], failure: LoadFailure | null, rateBps?: number): WarmingView {
-  const best = replicas
-    .filter((r) => r.phase in RANK)
-    .sort((a, b) => RANK[b.phase] - RANK[a.phase] || b.done_bytes - a.done_bytes)[0];
+  const best = replicas.filter((r) => r.phase in RANK).sort((a, b) => RANK[b.phase] - RANK[a.phase] || b.done_bytes - a.done_bytes)[0];
   if (!best) {
     const phase: WarmPhase = failure ? 'failed' : 'cold';
     const view: WarmingView = { model, ready: false, phase, done_mb: 0, total_mb: 0, pct: 0, eta_s: null };

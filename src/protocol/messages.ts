@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The wire protocol between the edge (NodeLink Durable Object) and node agents.
@@ -56,6 +56,37 @@ export type NodeErrorCode = z.infer<typeof NodeErrorCodeSchema>;
 
 // ---------------------------------------------------------------- node → edge
 
+/**
+ * What the node detected about its hardware (additive: agents before it omit it). `budget_source`
+ * says where `vram_budget_mb` came from: `configured`, `gpu` (the GPU backend's VRAM state),
+ * `nvidia-smi`/`rocm-smi`, or `system-ram`.
+ */
+export const NodeHardwareSchema = z.object({
+  backend: z.enum(['cuda', 'vulkan', 'metal', 'cpu']).optional(),
+  driver: z.string().max(64).optional(),
+  gpus: z.array(z.object({ name: z.string().max(128), vram_mb: z.number().nonnegative().optional(), free_mb: z.number().nonnegative().optional() })).max(64),
+  budget_source: z.string().max(32).optional(),
+  /** Default engine threads (physical cores). */
+  threads: z.number().int().positive().max(4096).optional(),
+});
+export type NodeHardware = z.infer<typeof NodeHardwareSchema>;
+
+/**
+ * Optional protocol features an agent declares in its hello; the edge uses a
+ * feature only with agents that declared it, so older agents keep working:
+ * - `accepted`: answers every `infer.start` at once (the first-reply deadline): with `infer.accepted`, or with its
+ *   head or an error when one is ready within a few milliseconds (the edge takes either as the answer);
+ * - `credits`: honours `infer.start.window` and `infer.credit` (per-stream flow control);
+ * - `body_parts`: reassembles `infer.start` bodies sent as `infer.body` frames;
+ * - `ping`: sends `node.ping` and expects the `hub.pong` auto-response (liveness both ways).
+ */
+export const NodeFeatureSchema = z.enum(['accepted', 'credits', 'body_parts', 'ping']);
+export type NodeFeature = z.infer<typeof NodeFeatureSchema>;
+
+/** The liveness probe an agent sends every few seconds; answered by the runtime (auto-response) without waking the NodeLink. */
+export const NODE_PING = '{"type":"node.ping"}';
+export const HUB_PONG = '{"type":"hub.pong"}';
+
 export const NodeHelloSchema = z.object({
   type: z.literal('node.hello'),
   v: z.number().int(),
@@ -66,7 +97,11 @@ export const NodeHelloSchema = z.object({
   max_concurrency: z.number().int().positive().max(4096),
   loaded: z.array(LoadedModelSchema).max(1024),
   inventory: z.array(InventoryItemSchema).max(4096),
+  hardware: NodeHardwareSchema.optional(),
+  features: z.array(NodeFeatureSchema).max(16).optional(),
 });
+
+export const NodePingSchema = z.object({ type: z.literal('node.ping') });
 
 export const NodeHeartbeatSchema = z.object({
   type: z.literal('node.heartbeat'),
@@ -89,6 +124,18 @@ export const ModelStateSchema = z.object({
   vram_mb: z.number().nonnegative().optional(),
   error: z.object({ code: NodeErrorCodeSchema, message: z.string().max(2000) }).optional(),
 });
+
+/** The node took the request (sent at once, before the engine is asked): the edge's first-reply deadline ends here. */
+export const InferAcceptedSchema = z.object({ type: z.literal('infer.accepted'), id });
+
+/** What the agent measured at the engine for one request. */
+export const InferTimingsSchema = z.object({
+  /** From sending the request to the engine to its first body byte (streams: the first SSE event). */
+  ttft_ms: z.number().nonnegative().max(86_400_000),
+  /** From sending the request to the engine to the end of its body. */
+  total_ms: z.number().nonnegative().max(86_400_000),
+});
+export type InferTimings = z.infer<typeof InferTimingsSchema>;
 
 /** The engine's response status, sent once before any chunk. */
 export const InferHeadSchema = z.object({
@@ -116,6 +163,7 @@ export const InferEndSchema = z.object({
   /** Number of chunks sent; lets the edge prove nothing was lost. */
   chunks: z.number().int().nonnegative(),
   usage: UsageSchema.optional(),
+  timings: InferTimingsSchema.optional(),
 });
 
 export const InferErrorSchema = z.object({
@@ -135,6 +183,8 @@ export const NodeErrorSchema = z.object({
 
 export const NodeToEdgeSchema = z.discriminatedUnion('type', [
   NodeHelloSchema,
+  NodePingSchema,
+  InferAcceptedSchema,
   NodeHeartbeatSchema,
   NodeInventorySchema,
   ModelStateSchema,
@@ -157,11 +207,19 @@ export const HubWelcomeSchema = z.object({
   heartbeat_s: z.number().positive(),
 });
 
+/** The runtime's auto-response to `node.ping`. */
+export const HubPongSchema = z.object({ type: z.literal('hub.pong') });
+
 export const WeightsSourceSchema = z.object({
   /** `http(s)://…` or `hf://org/repo/path.gguf`. */
   url: z.string().min(1).max(2000),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   bytes: bytes.optional(),
+  /** The catalog accepts this file without any sha256 (neither pinned nor sent by the origin): size only. */
+  allow_unverified: z.boolean().optional(),
 });
 export type WeightsSource = z.infer<typeof WeightsSourceSchema>;
 
@@ -169,7 +227,7 @@ export const HubLoadSchema = z.object({
   type: z.literal('hub.load'),
   id,
   model: modelId,
-  engine: z.enum(['builtin', 'openai']),
+  engine: z.enum(['builtin', 'openai', 'llama-server']),
   source: WeightsSourceSchema,
   context_length: z.number().int().positive(),
   /** For engine `openai`: the upstream base URL the node fronts. */
@@ -192,9 +250,21 @@ export const InferStartSchema = z.object({
   model: modelId,
   /** OpenAI path on the engine, e.g. `/v1/chat/completions`. */
   path: z.enum(['/v1/chat/completions', '/v1/completions', '/v1/embeddings']),
-  /** The validated OpenAI request body, with `model` rewritten to the engine's name. */
-  body: z.record(z.string(), z.unknown()),
+  /** The validated OpenAI request body. Absent when it follows in `body_parts` `infer.body` frames. */
+  body: z.record(z.string(), z.unknown()).optional(),
+  /** How many `infer.body` frames carry the body's JSON text (a body too large for one frame). */
+  body_parts: z.number().int().positive().max(64).optional(),
+  /** The client's `x-request-id` (or the edge's), for the node's and the engine's logs. */
+  request_id: z.string().max(128).optional(),
+  /** Bytes of stream data the node may send ahead of the edge's `infer.credit` (agents with `credits`). */
+  window: z.number().int().positive().optional(),
 });
+
+/** One slice of an `infer.start` body's JSON text; `seq` from 0 to `body_parts - 1`, in order. */
+export const InferBodySchema = z.object({ type: z.literal('infer.body'), id, seq: z.number().int().nonnegative(), data: z.string() });
+
+/** The client has consumed `bytes` of this stream's data (a running total): the node may send up to `bytes + window`. */
+export const InferCreditSchema = z.object({ type: z.literal('infer.credit'), id, bytes: z.number().int().nonnegative() });
 
 export const InferCancelSchema = z.object({ type: z.literal('infer.cancel'), id });
 
@@ -207,13 +277,18 @@ export const HubErrorSchema = z.object({
 
 export const EdgeToNodeSchema = z.discriminatedUnion('type', [
   HubWelcomeSchema,
+  HubPongSchema,
   HubLoadSchema,
   HubUnloadSchema,
   HubDrainSchema,
   InferStartSchema,
+  InferBodySchema,
+  InferCreditSchema,
   InferCancelSchema,
   HubErrorSchema,
 ]);
 export type EdgeToNode = z.infer<typeof EdgeToNodeSchema>;
 export type HubLoad = z.infer<typeof HubLoadSchema>;
+export type HubUnload = z.infer<typeof HubUnloadSchema>;
 export type InferStart = z.infer<typeof InferStartSchema>;
+export type InferEnd = z.infer<typeof InferEndSchema>;

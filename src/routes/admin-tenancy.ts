@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Env } from '../env';
 import { ApiError, toApiError } from '../errors';
 import { readJson } from '../api/body';
 import { hubStub, linkStub } from '../link/stubs';
+import { edgeCache } from '../cache/edge-cache';
 import { ApproveSchema, CreateKeySchema, CreateNodeSchema, PatchNodeSchema, UsageQuerySchema, NODE_ID_RE } from '../tenancy/schemas';
 
 type App = { Bindings: Env };
@@ -20,16 +21,20 @@ adminTenancyRoutes.get('/keys', async (c) => c.json({ object: 'list', data: awai
 /** The full key is in this response only; the edge keeps a SHA-256 hash and a display prefix. */
 adminTenancyRoutes.post('/keys', async (c) => {
   const input = await readJson(c.req.raw, CreateKeySchema);
-  return c.json(await hubStub(c.env).createKey(input), 201);
+  const created = await hubStub(c.env).createKey(input);
+  // This isolate's filter of live keys learns the new key now; other isolates within the cache bound or on a miss.
+  edgeCache(c.env).keys.forgetFilter();
+  return c.json(created, 201);
 });
 
 adminTenancyRoutes.delete('/keys/:id', async (c) => {
   const id = c.req.param('id');
   if (!(await hubStub(c.env).revokeKey(id))) throw new ApiError('not_found', `No API key with id '${id}'.`, { param: 'id' });
+  edgeCache(c.env).keys.forgetFilter();
   return c.json({ id, revoked: true });
 });
 
-/** Pre-issues a node key for a headless machine; shown once. */
+/** Pre-issues a node key for a headless machine; shown once (the response is `no-store`, like every admin answer). */
 adminTenancyRoutes.post('/nodes', async (c) => {
   const input = await readJson(c.req.raw, CreateNodeSchema);
   const r = await hubStub(c.env).createNode(input);
@@ -42,7 +47,15 @@ adminTenancyRoutes.patch('/nodes/:id', async (c) => {
   const patch = await readJson(c.req.raw, PatchNodeSchema);
   const rec = await hubStub(c.env).patchNode(id, patch);
   if (!rec) throw new ApiError('not_found', `No node with id '${id}'.`, { param: 'id' });
-  return c.json({ id: rec.id, region: rec.region, trust: rec.trust, owner: rec.owner, revoked: rec.revoked });
+  return c.json({
+    id: rec.id,
+    region: rec.region,
+    trust: rec.trust,
+    owner: rec.owner,
+    revoked: rec.revoked,
+    max_budget_mb: rec.max_budget_mb,
+    max_concurrency: rec.max_concurrency,
+  });
 });
 
 /** Revokes a node: its key stops working, its replicas are forgotten, and its socket closes now with 4004. */

@@ -1,24 +1,24 @@
 import { Hono } from 'hono';
 import type { Env } from '../env';
-import { requireBearer } from '../auth';
-import { z } from 'zod';
 import { ApiError } from '../errors';
 import { readJson } from '../api/body';
-import { CatalogEntrySchema } from '../hub/catalog';
+import { CatalogEntrySchema, CatalogPatchSchema } from '../hub/catalog';
 import { hubStub } from '../link/stubs';
 import { adminTenancyRoutes } from './admin-tenancy';
 import { issueLiveTicket } from '../live-ticket';
+import { requireAdmin } from '../security/admin-auth';
 
 type App = { Bindings: Env };
 
-/** Operator API. Refused outright when no admin token is configured: there are no default credentials. */
+/**
+ * Operator API. Refused outright when no admin token is configured (there are
+ * no default credentials) or when it is too short; wrong tokens are budgeted
+ * per address (src/security/admin-auth.ts). Every response is `no-store`.
+ */
 export const adminRoutes = new Hono<App>();
 
 adminRoutes.use('*', async (c, next) => {
-  if (!c.env.PORTEN_ADMIN_TOKEN) {
-    throw new ApiError('admin_disabled', 'Admin API is disabled: set the PORTEN_ADMIN_TOKEN secret (wrangler secret put PORTEN_ADMIN_TOKEN).');
-  }
-  requireBearer(c.req.raw, c.env.PORTEN_ADMIN_TOKEN, 'an admin token');
+  await requireAdmin(c.env, c.req.raw);
   await next();
 });
 
@@ -35,11 +35,9 @@ adminRoutes.post('/models', async (c) => {
   return c.json(entry, 201);
 });
 
-const PatchModelSchema = z.object({ enabled: z.boolean() }).strict();
-
 /** Enables or disables a catalog entry; a disabled model vanishes from /v1/models at once. */
 adminRoutes.patch('/models/:id{.+}', async (c) => {
-  const patch = await readJson(c.req.raw, PatchModelSchema);
+  const patch = await readJson(c.req.raw, CatalogPatchSchema);
   const found = await hubStub(c.env).setModelEnabled(c.req.param('id'), patch.enabled);
   if (!found) throw new ApiError('model_not_found', `The model '${c.req.param('id')}' is not in the catalog.`, { param: 'id' });
   return c.json({ id: c.req.param('id'), enabled: patch.enabled });
@@ -48,14 +46,16 @@ adminRoutes.patch('/models/:id{.+}', async (c) => {
 /** The planner's explanation log, newest first. */
 adminRoutes.get('/planner/decisions', async (c) => {
   const limit = Number(c.req.query('limit') ?? 100);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new ApiError('invalid_request', "'limit' must be an integer from 1 to 500.", { param: 'limit' });
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+    throw new ApiError('invalid_request', "'limit' must be an integer from 1 to 500.", { param: 'limit' });
   return c.json({ object: 'list', data: await hubStub(c.env).decisions(limit) });
 });
 
 /** Per-model, per-minute demand (served and unmet requests) for the dashboard's chart; at most the 60 minutes the ledger keeps. */
 adminRoutes.get('/demand', async (c) => {
   const minutes = Number(c.req.query('minutes') ?? 60);
-  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60) throw new ApiError('invalid_request', "'minutes' must be an integer from 1 to 60.", { param: 'minutes' });
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60)
+    throw new ApiError('invalid_request', "'minutes' must be an integer from 1 to 60.", { param: 'minutes' });
   const rows = await hubStub(c.env).demand(minutes);
   return c.json({ object: 'list', minutes, data: rows.map((r) => ({ ...r, at: r.minute * 60_000 })) });
 });

@@ -26,9 +26,7 @@ export interface EnrollmentState {
   claimedAt: number | null;
 }
 
-export type PollResult =
-  | { kind: 'issue'; next: EnrollmentState }
-  | { kind: 'error'; error: PollError; message: string; next: EnrollmentState };
+export type PollResult = { kind: 'issue'; next: EnrollmentState } | { kind: 'error'; error: PollError; message: string; next: EnrollmentState };
 
 export type DecideResult = { ok: true; next: EnrollmentState } | { ok: false; reason: 'expired' | 'already_decided'; message: string };
 

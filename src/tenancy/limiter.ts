@@ -55,7 +55,16 @@ export interface LedgerEntry {
   tokens: number;
 }
 
-export type LimitVerdict = { ok: true } | { ok: false; limit: 'rpm' | 'tpm' | 'quota'; retryAfterMs: number; message: string };
+export type LimitVerdict = { ok: true } | { ok: false; limit: 'rpm' | 'tpm' | 'quota' | 'concurrency'; retryAfterMs: number; message: string };
+
+/**
+ * Whether one more request may start for a key with `max` requests in flight at most (null: no limit), given
+ * `inflight` now. The one rule the Worker (its isolate's count and the Hub's) and the Hub (its open ledger rows) apply.
+ */
+export function concurrencyVerdict(max: number | null, inflight: number): LimitVerdict {
+  if (max === null || inflight < max) return { ok: true };
+  return { ok: false, limit: 'concurrency', retryAfterMs: 1000, message: `Concurrency limit reached: ${max} requests in flight for this API key.` };
+}
 
 export const MINUTE_MS = 60_000;
 
@@ -68,17 +77,34 @@ export const MINUTE_MS = 60_000;
  */
 export function checkLimits(limits: KeyLimits, recent: readonly LedgerEntry[], periodTokens: number, now: number): LimitVerdict {
   if (limits.rpm !== null) {
-    const v = slidingWindow(recent.map((r) => ({ at: r.started_at, amount: 1 })), now, MINUTE_MS, limits.rpm);
-    if (!v.ok) return { ok: false, limit: 'rpm', retryAfterMs: v.retryAfterMs, message: `Rate limit reached: ${limits.rpm} requests per minute for this API key.` };
+    const v = slidingWindow(
+      recent.map((r) => ({ at: r.started_at, amount: 1 })),
+      now,
+      MINUTE_MS,
+      limits.rpm,
+    );
+    if (!v.ok)
+      return { ok: false, limit: 'rpm', retryAfterMs: v.retryAfterMs, message: `Rate limit reached: ${limits.rpm} requests per minute for this API key.` };
   }
   if (limits.tpm !== null) {
     const ended = recent.filter((r) => r.ended_at !== null).map((r) => ({ at: r.ended_at!, amount: r.tokens }));
     const v = slidingWindow(ended, now, MINUTE_MS, limits.tpm);
-    if (!v.ok) return { ok: false, limit: 'tpm', retryAfterMs: v.retryAfterMs, message: `Rate limit reached: ${limits.tpm} tokens per minute for this API key (${v.used} used).` };
+    if (!v.ok)
+      return {
+        ok: false,
+        limit: 'tpm',
+        retryAfterMs: v.retryAfterMs,
+        message: `Rate limit reached: ${limits.tpm} tokens per minute for this API key (${v.used} used).`,
+      };
   }
   if (limits.quota_tokens !== null && limits.quota_period !== null && periodTokens >= limits.quota_tokens) {
     const { end } = quotaPeriod(limits.quota_period, now);
-    return { ok: false, limit: 'quota', retryAfterMs: end - now, message: `Token quota exhausted: ${limits.quota_tokens} tokens per ${limits.quota_period} for this API key.` };
+    return {
+      ok: false,
+      limit: 'quota',
+      retryAfterMs: end - now,
+      message: `Token quota exhausted: ${limits.quota_tokens} tokens per ${limits.quota_period} for this API key.`,
+    };
   }
   return { ok: true };
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Node trust classes, weakest first. A key's `min_trust` admits its class and every stronger one. */
 export const TRUST_CLASSES = ['community', 'verified', 'trusted', 'confidential'] as const;

@@ -2,7 +2,7 @@
 import { $, fill, h } from './lib/dom.js';
 import { api, describeError } from './lib/api.js';
 import { parseWarmingComment, sseParser } from './lib/sse.js';
-import { warmingBar } from './lib/warming.js';
+import { parseQueuedComment, warmingBar } from './lib/warming.js';
 
 const KEY_STORE = 'porten.apiKey';
 const MODEL_STORE = 'porten.model';
@@ -46,33 +46,71 @@ async function loadModels() {
 
 function renderModels() {
   const want = selected() || sessionStorage.getItem(MODEL_STORE) || models.find((m) => m.capabilities.includes('chat'))?.id;
-  fill(ui.models, h('legend', { class: 'sr-only' }, 'Pick a model'), models.length ? models.map((m) =>
-    h('label', { class: 'model', 'data-model': m.id },
-      // The playground chats: models without the chat capability (embeddings) are shown but not selectable.
-      h('input', { type: 'radio', name: 'model', value: m.id, checked: m.id === want && m.capabilities.includes('chat'), disabled: !m.capabilities.includes('chat'), onchange: () => sessionStorage.setItem(MODEL_STORE, m.id) }),
-      h('span', {},
-        h('span', { class: 'name' }, m.id), ' ',
-        h('span', { class: `badge state-${m.state}`, 'data-state': m.state }, m.state),
-        h('br'),
-        m.capabilities.map((c) => h('span', { class: 'badge' }, c)),
-        h('span', { class: 'hint' }, ` ${m.vram_mb} MB · ${m.context_length} ctx`))))
-    : h('p', { class: 'hint' }, 'No models are offered.'));
+  fill(
+    ui.models,
+    h('legend', { class: 'sr-only' }, 'Pick a model'),
+    models.length
+      ? models.map((m) =>
+          h(
+            'label',
+            { class: 'model', 'data-model': m.id },
+            // The playground chats: models without the chat capability (embeddings) are shown but not selectable.
+            h('input', {
+              type: 'radio',
+              name: 'model',
+              value: m.id,
+              checked: m.id === want && m.capabilities.includes('chat'),
+              disabled: !m.capabilities.includes('chat'),
+              onchange: () => sessionStorage.setItem(MODEL_STORE, m.id),
+            }),
+            h(
+              'span',
+              {},
+              h('span', { class: 'name' }, m.id),
+              ' ',
+              h('span', { class: `badge state-${m.state}`, 'data-state': m.state }, m.state),
+              h('br'),
+              m.capabilities.map((c) => h('span', { class: 'badge' }, c)),
+              h('span', { class: 'hint' }, ` ${m.vram_mb} MB · ${m.context_length} ctx`),
+            ),
+          ),
+        )
+      : h('p', { class: 'hint' }, 'No models are offered.'),
+  );
 }
 
 function addMessage(role, text) {
   const body = h('span', { class: 'text' }, text);
-  const li = h('li', { class: `msg ${role}`, 'data-state': role === 'assistant' ? 'waiting' : 'done' }, h('span', { class: 'who' }, role === 'user' ? 'You' : selected()), body);
+  const li = h(
+    'li',
+    { class: `msg ${role}`, 'data-state': role === 'assistant' ? 'waiting' : 'done' },
+    h('span', { class: 'who' }, role === 'user' ? 'You' : selected()),
+    body,
+  );
   ui.transcript.append(li);
   return { li, body };
+}
+
+/** The collapsible "Reasoning" block of an answer, made on its first reasoning delta (above the answer's text). */
+function reasoningOf(answer) {
+  if (!answer.reasoning) {
+    answer.reasoning = h('span', { class: 'reasoning-text' });
+    answer.li.insertBefore(h('details', { class: 'reasoning', open: '' }, h('summary', {}, 'Reasoning'), answer.reasoning), answer.body);
+  }
+  return answer.reasoning;
 }
 
 function abortableDelay(ms, signal) {
   return new Promise((resolve, reject) => {
     const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 }
 
@@ -104,6 +142,17 @@ async function streamChat(model, messages, signal, onDelta) {
       body: JSON.stringify({ model, messages, stream: true, max_tokens: 128 }),
       signal,
     });
+    if (res.status === 429) {
+      const body = await res.json().catch(() => null);
+      if (body?.error?.code === 'queue_full') {
+        // The model's queue is full: wait as told, then try to join again.
+        const wait = Math.min(30, Math.max(1, Number(res.headers.get('retry-after')) || 2));
+        ui.status.textContent = `${model}'s queue is full; retrying in ${wait} s.`;
+        await abortableDelay(wait * 1000, signal);
+        continue;
+      }
+      throw new ChatError(`429 ${body?.error?.code ?? ''}: ${body?.error?.message ?? res.statusText}`);
+    }
     if (res.status === 503) {
       const body = await res.json().catch(() => null);
       if (body?.error?.code === 'model_warming') {
@@ -121,7 +170,11 @@ async function streamChat(model, messages, signal, onDelta) {
     let text = '';
     let failure = null;
     const parser = sseParser({
-      onComment: (c) => warm.update(parseWarmingComment(c)),
+      onComment: (c) => {
+        const q = parseQueuedComment(c);
+        if (q) warm.queue(q);
+        else warm.update(parseWarmingComment(c));
+      },
       onData: (data) => {
         if (data === '[DONE]') return;
         let chunk;
@@ -131,10 +184,12 @@ async function streamChat(model, messages, signal, onDelta) {
           return;
         }
         if (chunk.error) failure = chunk.error.message ?? 'the stream reported an error';
-        const delta = chunk.choices?.[0]?.delta?.content;
-        if (delta) {
-          text += delta;
-          onDelta(delta);
+        const delta = chunk.choices?.[0]?.delta;
+        // Reasoning models stream their thinking apart from the answer (delta.reasoning_content).
+        if (delta?.reasoning_content) onDelta({ reasoning: delta.reasoning_content });
+        if (delta?.content) {
+          text += delta.content;
+          onDelta({ content: delta.content });
         }
       },
     });
@@ -180,7 +235,8 @@ async function send(prompt) {
         warm.ready();
       }
       ui.status.textContent = '';
-      answer.body.textContent += delta;
+      if (delta.reasoning) reasoningOf(answer).textContent += delta.reasoning;
+      if (delta.content) answer.body.textContent += delta.content;
     });
     history.push({ role: 'assistant', content: text });
     answer.li.dataset.state = 'done';

@@ -6,6 +6,21 @@ export async function loadDecisions(body, ctx) {
   if (!r.ok) return ctx.fail(body, 'GET /admin/v1/planner/decisions', r);
   const rows = r.data.data;
   if (!rows.length) return body.replaceChildren(h('p', { class: 'hint' }, 'The planner has not decided anything yet.'));
-  body.replaceChildren(table(['Time', 'Rule', 'Outcome', 'Model', 'Node', 'Reason'], rows.map((d) => h('tr', {},
-    h('td', {}, fmtTime(d.at)), h('td', {}, d.rule), h('td', {}, d.outcome), h('td', {}, d.model), h('td', {}, d.node ?? '—'), h('td', {}, d.reason)))));
+  body.replaceChildren(
+    table(
+      ['Time', 'Rule', 'Outcome', 'Model', 'Node', 'Reason'],
+      rows.map((d) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, fmtTime(d.at)),
+          h('td', {}, d.rule),
+          h('td', {}, d.outcome),
+          h('td', {}, d.model),
+          h('td', {}, d.node ?? '—'),
+          h('td', {}, d.reason),
+        ),
+      ),
+    ),
+  );
 }

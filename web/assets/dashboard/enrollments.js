@@ -25,14 +25,35 @@ export async function loadEnrollments(body, ctx, focusCode) {
   const open = body.querySelector('.form-slot form');
   const focused = open?.contains(document.activeElement) ? document.activeElement : null;
   const parts = [];
-  if (focusCode && !list.some((e) => e.user_code === focusCode)) parts.push(h('p', { class: 'error' }, `No enrollment with code ${focusCode}: it may have expired. Run porten login again.`));
-  parts.push(pending.length
-    ? table(['Code', 'Host', 'Requested', 'Expires', 'Actions'], pending.map((e) => h('tr', { 'data-code': e.user_code },
-      h('th', { scope: 'row' }, h('code', {}, e.user_code)), h('td', {}, e.hostname ?? '—'), h('td', {}, fmtTime(e.created)), h('td', {}, fmtTime(e.expires_at)),
-      h('td', {}, h('div', { class: 'row' },
-        h('button', { type: 'button', 'aria-label': `Approve ${e.user_code}`, onclick: () => openForm(body, ctx, e) }, 'Approve…'),
-        h('button', { type: 'button', class: 'danger', 'aria-label': `Deny ${e.user_code}`, onclick: () => deny(body, ctx, e) }, 'Deny'))))))
-    : h('p', { class: 'hint' }, 'No pending enrollments.'));
+  if (focusCode && !list.some((e) => e.user_code === focusCode))
+    parts.push(h('p', { class: 'error' }, `No enrollment with code ${focusCode}: it may have expired. Run porten login again.`));
+  parts.push(
+    pending.length
+      ? table(
+          ['Code', 'Host', 'Requested', 'Expires', 'Actions'],
+          pending.map((e) =>
+            h(
+              'tr',
+              { 'data-code': e.user_code },
+              h('th', { scope: 'row' }, h('code', {}, e.user_code)),
+              h('td', {}, e.hostname ?? '—'),
+              h('td', {}, fmtTime(e.created)),
+              h('td', {}, fmtTime(e.expires_at)),
+              h(
+                'td',
+                {},
+                h(
+                  'div',
+                  { class: 'row' },
+                  h('button', { type: 'button', 'aria-label': `Approve ${e.user_code}`, onclick: () => openForm(body, ctx, e) }, 'Approve…'),
+                  h('button', { type: 'button', class: 'danger', 'aria-label': `Deny ${e.user_code}`, onclick: () => deny(body, ctx, e) }, 'Deny'),
+                ),
+              ),
+            ),
+          ),
+        )
+      : h('p', { class: 'hint' }, 'No pending enrollments.'),
+  );
   parts.push(h('div', { class: 'form-slot' }), h('div', { class: 'status', role: 'status' }));
   body.replaceChildren(...parts);
   if (open && pending.some((e) => e.user_code === open.dataset.code)) {
@@ -47,12 +68,27 @@ export async function loadEnrollments(body, ctx, focusCode) {
 function openForm(body, ctx, e) {
   const slot = body.querySelector('.form-slot');
   const field = (label, input) => h('label', {}, label, input);
-  const form = h('form', { class: 'form-grid', 'data-code': e.user_code, 'aria-label': `Approve enrollment ${e.user_code}` },
+  const form = h(
+    'form',
+    { class: 'form-grid', 'data-code': e.user_code, 'aria-label': `Approve enrollment ${e.user_code}` },
     field('Node id (optional)', h('input', { name: 'node_id', type: 'text', value: e.hostname ?? '' })),
     field('Owner (optional)', h('input', { name: 'owner', type: 'text' })),
     field('Region', h('input', { name: 'region', type: 'text', required: true, placeholder: 'eu-west' })),
-    field('Trust class', h('select', { name: 'trust', required: true }, TRUST_CLASSES.map((t) => h('option', { value: t }, t)))),
-    h('div', { class: 'row' }, h('button', { type: 'submit' }, `Approve ${e.user_code}`), h('button', { type: 'button', class: 'secondary', onclick: () => slot.replaceChildren() }, 'Cancel')));
+    field(
+      'Trust class',
+      h(
+        'select',
+        { name: 'trust', required: true },
+        TRUST_CLASSES.map((t) => h('option', { value: t }, t)),
+      ),
+    ),
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { type: 'submit' }, `Approve ${e.user_code}`),
+      h('button', { type: 'button', class: 'secondary', onclick: () => slot.replaceChildren() }, 'Cancel'),
+    ),
+  );
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const f = new FormData(form);

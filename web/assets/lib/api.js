@@ -12,7 +12,12 @@ export async function api(path, opts = {}) {
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   let res;
   try {
-    res = await fetch(path, { method: opts.method ?? 'GET', headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: opts.signal });
+    res = await fetch(path, {
+      method: opts.method ?? 'GET',
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      signal: opts.signal,
+    });
   } catch (err) {
     if (err?.name === 'AbortError') throw err;
     return { ok: false, status: 0, code: 'network_error', message: `Could not reach the edge: ${err?.message ?? err}` };

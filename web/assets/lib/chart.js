@@ -18,7 +18,12 @@ function s(tag, attrs = {}, ...children) {
  * @returns {{svg: SVGElement, models: string[]}}
  */
 export function demandChart(rows, minutes, nowMinute) {
-  const W = 600, H = 180, L = 34, B = 22, T = 8, R = 8;
+  const W = 600,
+    H = 180,
+    L = 34,
+    B = 22,
+    T = 8,
+    R = 8;
   const first = nowMinute - minutes + 1;
   const models = [...new Set(rows.map((r) => r.model))].sort();
   const series = models.map((m) => {
@@ -30,7 +35,11 @@ export function demandChart(rows, minutes, nowMinute) {
   const x = (i) => L + (i * (W - L - R)) / Math.max(1, minutes - 1);
   const y = (v) => T + (H - T - B) * (1 - v / max);
   const total = rows.reduce((n, r) => n + r.served + r.unmet, 0);
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `Requests per minute over the last ${minutes} minutes: ${total} in all, across ${models.length} model(s).` });
+  const svg = s('svg', {
+    viewBox: `0 0 ${W} ${H}`,
+    role: 'img',
+    'aria-label': `Requests per minute over the last ${minutes} minutes: ${total} in all, across ${models.length} model(s).`,
+  });
   svg.append(s('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: '#6b7280' }));
   svg.append(s('line', { x1: L, y1: T, x2: L, y2: H - B, stroke: '#6b7280' }));
   svg.append(s('text', { x: L - 4, y: T + 10, 'text-anchor': 'end', 'font-size': 11, fill: '#374151' }, String(max)));
