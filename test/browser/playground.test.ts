@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { bootStack, waitForNode } from '../e2e/support';
+import { bootStack, waitFor, waitForNode } from '../e2e/support';
 import { fitsWidth, focusOutline, launchBrowser, screenshot, sessionValue, unlabelledFields, watchConsole } from './support';
 
 type Stack = Awaited<ReturnType<typeof bootStack>>;
@@ -87,6 +87,59 @@ describe('playground', () => {
     await page.locator('li.msg.assistant[data-state="stopped"]').waitFor();
     expect(await page.getByRole('button', { name: 'Send' }).isEnabled()).toBe(true);
     stack.origin.setRate(null);
+  });
+
+  it("shows the request's place in the model's queue while it waits", async () => {
+    // Two requests from elsewhere wait for cold demo-small first (a very slow origin keeps them waiting).
+    stack.origin.setRate(0.05);
+    const others = [0, 1].map(() =>
+      fetch(`${stack.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'demo-small', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4 }),
+      }).then((r) => r.text()),
+    );
+    await waitFor('two queued requests', async () => {
+      const r = await fetch(`${stack.url}/public/v1/models/warming?model=demo-small`);
+      return ((await r.json()) as { queued?: number }).queued === 2;
+    });
+    await page.getByLabel(/demo-small/).check();
+    await page.getByLabel('Message').fill('Am I in line?');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.locator('#warm[data-queued="3"]').waitFor();
+    expect(await page.locator('#warm-detail').textContent()).toContain('queued: 3rd of 3');
+    await screenshot(page, 'playground-queued');
+    stack.origin.setRate(null);
+    // The other two answers first: a request that throws must not be left running when the stack stops.
+    await Promise.all(others);
+    await page.locator('li.msg.assistant:last-child[data-state="done"]').waitFor({ timeout: 120_000 });
+    expect(await page.locator('#warm').getAttribute('data-queued')).toBe('');
+  });
+
+  it("shows a reasoning model's thinking in its own block, apart from the answer", async () => {
+    await page.getByLabel(/demo-r1/).check();
+    await page.getByLabel('Message').fill('Think it over first');
+    const streamed = page.waitForResponse((r) => r.url().endsWith('/v1/chat/completions') && r.request().method() === 'POST');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const answer = page.locator('li.msg.assistant').last();
+    await answer.locator('.reasoning-text').waitFor({ timeout: 120_000 });
+    await page.locator('li.msg.assistant:last-child[data-state="done"]').waitFor({ timeout: 120_000 });
+    // What the API streamed, split as the API split it (random weights: the texts themselves mean nothing).
+    let reasoning = '';
+    let content = '';
+    for (const line of (await (await streamed).text()).split('\n')) {
+      if (!line.startsWith('data: {')) continue;
+      const delta = (JSON.parse(line.slice(6)) as { choices?: Array<{ delta?: { reasoning_content?: string; content?: string } }> }).choices?.[0]?.delta;
+      reasoning += delta?.reasoning_content ?? '';
+      content += delta?.content ?? '';
+    }
+    expect(reasoning.length).toBeGreaterThan(0);
+    expect(await answer.locator('.reasoning summary').textContent()).toBe('Reasoning');
+    expect(await answer.locator('.reasoning-text').textContent()).toBe(reasoning);
+    expect(await answer.locator('.text').textContent()).toBe(content);
+    // The block comes before the answer's text.
+    expect(await answer.evaluate((li) => [...li.children].map((c) => c.className))).toEqual(['who', 'reasoning', 'text']);
+    await screenshot(page, 'playground-reasoning');
   });
 
   it('works at phone width without console errors', async () => {

@@ -17,8 +17,20 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const { rand, int, pick } = seeded(8628);
-const TYPES = ['node.hello', 'node.heartbeat', 'node.inventory', 'model.state', 'infer.head', 'infer.chunk', 'infer.end', 'infer.error', 'error', 'hub.load', 'x'];
+const { int, pick } = seeded(8628);
+const TYPES = [
+  'node.hello',
+  'node.heartbeat',
+  'node.inventory',
+  'model.state',
+  'infer.head',
+  'infer.chunk',
+  'infer.end',
+  'infer.error',
+  'error',
+  'hub.load',
+  'x',
+];
 const VALUES: unknown[] = [null, true, -1, 1e308, '', 'x'.repeat(300), [], {}, { a: [1] }, 'demo-small', 0, 2 ** 53 + 2];
 
 function randomFrame(nodeId: string): string | Buffer {
@@ -27,7 +39,8 @@ function randomFrame(nodeId: string): string | Buffer {
   if (kind === 1) return '{"type":"node.hello"'.slice(0, int(20));
   if (kind === 2) return JSON.stringify(pick(VALUES));
   const frame: Record<string, unknown> = kind === 3 ? { ...helloFrame(nodeId) } : { type: pick(TYPES) };
-  for (let i = int(5); i > 0; i--) frame[pick(['id', 'seq', 'data', 'model', 'phase', 'chunks', 'usage', 'v', 'node_id', 'status', 'code', 'inflight'])] = pick(VALUES);
+  for (let i = int(5); i > 0; i--)
+    frame[pick(['id', 'seq', 'data', 'model', 'phase', 'chunks', 'usage', 'v', 'node_id', 'status', 'code', 'inflight'])] = pick(VALUES);
   return JSON.stringify(frame);
 }
 

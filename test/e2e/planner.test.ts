@@ -13,7 +13,10 @@ async function decisions(stack: Stack): Promise<Array<{ rule: string; outcome: s
 }
 
 async function loadedOn(stack: Stack, nodeId: string): Promise<string[]> {
-  return (await nodes(stack)).find((n) => n.id === nodeId)!.models.map((m) => m.model).sort();
+  return (await nodes(stack))
+    .find((n) => n.id === nodeId)!
+    .models.map((m) => m.model)
+    .sort();
 }
 
 function chat(stack: Stack, model: string, extra: object = {}, headers: Record<string, string> = {}) {
@@ -44,10 +47,14 @@ describe('eviction on a node that fits one model', () => {
     expect(answer.choices[0].message.role).toBe('assistant');
     expect(await loadedOn(stack, 'tight')).toEqual(['demo-small']);
     const log = await decisions(stack);
-    expect(log.find((d) => d.rule === 'demand_evict')).toMatchObject({ outcome: 'unload', model: 'demo-large', node: 'tight', reason: expect.stringContaining('demo-small') });
+    expect(log.find((d) => d.rule === 'demand_evict')).toMatchObject({
+      outcome: 'unload',
+      model: 'demo-large',
+      node: 'tight',
+      reason: expect.stringContaining('demo-small'),
+    });
     expect(existsSync(path.join(stack.workDir, 'tight', 'demo-large.gguf'))).toBe(true);
   });
-
 });
 
 describe('eviction never races a request in flight', () => {
@@ -70,7 +77,10 @@ describe('eviction never races a request in flight', () => {
     const reader = res.body!.getReader();
     expect((await reader.read()).done).toBe(false);
 
-    const blocked = await chat(stack, 'demo-plain', {}, { 'X-Porten-Warmup-Budget': '1' }).then(() => null, (e: unknown) => e);
+    const blocked = await chat(stack, 'demo-plain', {}, { 'X-Porten-Warmup-Budget': '1' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(blocked).toBeInstanceOf(APIError);
     expect((blocked as APIError).code).toBe('model_warming');
     expect(await loadedOn(stack, 'tight')).toEqual(['demo-large']);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { bootStack, helloFrame, nodes, rawNodeSocket, readSse, waitFor, waitForNode, type Stack } from './support';
+import { bootStack, helloFrame, nodes, rawNodeSocket, readSse, waitFor, waitForNode } from './support';
 import { CloseCode } from '../../src/protocol';
 import type OpenAI from 'openai';
 
@@ -19,7 +19,11 @@ afterAll(async () => {
 
 function childPids(pid: number): number[] {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)]).toString().split('\n').map((s) => Number(s.trim())).filter(Boolean);
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)])
+      .toString()
+      .split('\n')
+      .map((s) => Number(s.trim()))
+      .filter(Boolean);
   } catch {
     return [];
   }
@@ -47,7 +51,12 @@ describe('one real request end to end', () => {
   });
 
   it('streams at least three chunks through the official client', async () => {
-    const stream = await openai.chat.completions.create({ model: 'demo-small', messages: [{ role: 'user', content: 'Tell me a story' }], max_tokens: 24, stream: true });
+    const stream = await openai.chat.completions.create({
+      model: 'demo-small',
+      messages: [{ role: 'user', content: 'Tell me a story' }],
+      max_tokens: 24,
+      stream: true,
+    });
     const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     expect(chunks.length).toBeGreaterThanOrEqual(3);
@@ -80,9 +89,13 @@ describe('one real request end to end', () => {
     const events = await readSse(res);
     expect(events.at(-1)).toBe('[DONE]');
     expect(events.filter((e) => e.includes('"usage":{'))).toEqual([]);
-    const usage = await fetch(`${stack.url}/admin/v1/usage?group_by=key`, { headers: admin });
-    const rows = ((await usage.json()) as { data: Array<{ key_id?: string; requests: number; prompt_tokens: number; completion_tokens: number }> }).data;
-    const mine = rows.filter((r) => r.key_id === key.id);
+    // The node link sends its ledger rows to the Hub in batches (within PORTEN_BATCH_MS).
+    const mine = await waitFor('the ledger row', async () => {
+      const usage = await fetch(`${stack.url}/admin/v1/usage?group_by=key`, { headers: admin });
+      const rows = ((await usage.json()) as { data: Array<{ key_id?: string; requests: number; prompt_tokens: number; completion_tokens: number }> }).data;
+      const found = rows.filter((r) => r.key_id === key.id);
+      return found.length && found.reduce((n, r) => n + r.completion_tokens, 0) > 0 ? found : null;
+    });
     expect(mine.reduce((n, r) => n + r.requests, 0)).toBe(1);
     expect(mine.reduce((n, r) => n + r.completion_tokens, 0)).toBeGreaterThan(0);
     expect(mine.reduce((n, r) => n + r.prompt_tokens, 0)).toBeGreaterThan(0);
@@ -93,7 +106,10 @@ describe('client disconnect', () => {
   it('cancels the generation on the node when the client leaves mid-stream', async () => {
     await openai.chat.completions.create({ model: 'demo-large', messages: [{ role: 'user', content: 'warm up' }], max_tokens: 2 });
     const admin = { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' };
-    const key = (await (await fetch(`${stack.url}/admin/v1/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'leaver' }) })).json()) as { id: string; key: string };
+    const key = (await (await fetch(`${stack.url}/admin/v1/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'leaver' }) })).json()) as {
+      id: string;
+      key: string;
+    };
     const ac = new AbortController();
     const res = await fetch(`${stack.url}/v1/chat/completions`, {
       method: 'POST',
@@ -102,13 +118,19 @@ describe('client disconnect', () => {
       body: JSON.stringify({ model: 'demo-large', messages: [{ role: 'user', content: 'a long one' }], max_tokens: 400, stream: true }),
     });
     await res.body!.getReader().read();
+    // The Hub learns in-flight counts from the node link's batched reports.
     const inflight = async () => ((await nodes(stack)).find((n) => n.id === 'node-a') as unknown as { inflight: number }).inflight;
-    expect(await inflight()).toBe(1);
+    await waitFor('the request to show in flight', async () => (await inflight()) === 1);
     ac.abort();
     await waitFor('the slot to come back', async () => (await inflight()) === 0);
     // A cancelled stream never reaches the engine's usage chunk: had it run to its end, 400 tokens would be on the ledger.
-    const usage = (await (await fetch(`${stack.url}/admin/v1/usage?group_by=key`, { headers: admin })).json()) as { data: Array<{ key_id?: string; requests: number; completion_tokens: number }> };
-    const mine = usage.data.filter((r) => r.key_id === key.id);
+    const mine = await waitFor('the cancelled row', async () => {
+      const usage = (await (await fetch(`${stack.url}/admin/v1/usage?group_by=key`, { headers: admin })).json()) as {
+        data: Array<{ key_id?: string; requests: number; completion_tokens: number }>;
+      };
+      const found = usage.data.filter((r) => r.key_id === key.id);
+      return found.length ? found : null;
+    });
     expect(mine.reduce((n, r) => n + r.requests, 0)).toBe(1);
     expect(mine.reduce((n, r) => n + r.completion_tokens, 0)).toBe(0);
   });

@@ -74,9 +74,22 @@ export function rawNodeSocket(stack: Stack, nodeId: string, key = stack.nodeKey)
 /** Reads an SSE response to the end and returns its `data:` payloads. */
 export async function readSse(res: Response): Promise<string[]> {
   const text = await res.text();
-  return text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice('data: '.length));
+  return text
+    .split('\n\n')
+    .filter((e) => e.startsWith('data: '))
+    .map((e) => e.slice('data: '.length));
 }
 
 export function helloFrame(nodeId: string, v = 1) {
-  return { type: 'node.hello', v, node_id: nodeId, agent_version: 'test', vram_budget_mb: 0, engines: ['builtin'], max_concurrency: 1, loaded: [], inventory: [] };
+  return {
+    type: 'node.hello',
+    v,
+    node_id: nodeId,
+    agent_version: 'test',
+    vram_budget_mb: 0,
+    engines: ['builtin'],
+    max_concurrency: 1,
+    loaded: [],
+    inventory: [],
+  };
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { bootStack, rawNodeSocket, waitFor, waitForNode, helloFrame } from './support';
 import { ROOT } from '../../scripts/stack';
 import { CloseCode } from '../../src/protocol';
+import { EXIT } from '../../nodes/agent/exit-codes';
 
 let stack: Awaited<ReturnType<typeof bootStack>>;
 
@@ -19,14 +20,17 @@ afterAll(async () => {
 
 async function admin<T = Record<string, unknown>>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> {
   const res = await fetch(`${stack.url}/admin/v1${p}`, {
-    method, headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    method,
+    headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as T };
 }
 
 async function chat(key: string, model = 'demo-small') {
   const res = await fetch(`${stack.url}/v1/chat/completions`, {
-    method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -50,7 +54,10 @@ describe('regions', () => {
     for (let i = 0; i < 2; i++) expect((await chat(usKey.key)).status).toBe(200);
 
     const usage = await waitFor('ledger rows closed', async () => {
-      const r = await admin<{ data: Array<{ key_id: string; node_id: string; requests: number; completion_tokens: number }> }>('GET', '/usage?group_by=key,node&bucket=day');
+      const r = await admin<{ data: Array<{ key_id: string; node_id: string; requests: number; completion_tokens: number }> }>(
+        'GET',
+        '/usage?group_by=key,node&bucket=day',
+      );
       const mine = r.body.data.filter((row) => row.key_id === euKey.id || row.key_id === usKey.id);
       return mine.reduce((s, row) => s + row.completion_tokens, 0) > 0 && mine.length >= 2 ? mine : null;
     });
@@ -67,7 +74,10 @@ describe('regions', () => {
     const { default: WebSocket } = await import('ws');
     const ws = new WebSocket(`${stack.url.replace(/^http/, 'ws')}/agent/v1/connect`, { headers: { authorization: `Bearer ${extra.body.node_key}` } });
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
     ws.send(JSON.stringify(helloFrame('node-eu')));
     expect(await closed).toBe(CloseCode.protocolViolation);
     await waitForNode(stack, 'node-eu');
@@ -75,9 +85,12 @@ describe('regions', () => {
 });
 
 describe('enrollment by browser approval', () => {
-  it('enrolls with `porten login`, serves with the stored credentials, and exits non-zero when revoked', async () => {
+  it('enrolls with `porten login`, serves with the stored credentials, and exits 3 (refused, not restarted) when revoked', async () => {
     const credentials = path.join(stack.workDir, 'creds', 'credentials.json');
-    const login = spawn(process.execPath, [path.join(ROOT, 'nodes', 'bin', 'porten.js'), 'login', '--edge', stack.url, '--credentials', credentials], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const login = spawn(process.execPath, [path.join(ROOT, 'nodes', 'bin', 'porten.js'), 'login', '--edge', stack.url, '--credentials', credentials], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     login.stdout.on('data', (b: Buffer) => (out += b.toString()));
     login.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -100,11 +113,45 @@ describe('enrollment by browser approval', () => {
     expect(nodes.body.data.find((n) => n.id === 'enrolled-1')).toMatchObject({ online: true, region: 'eu', trust: 'trusted', revoked: false });
 
     expect((await admin('DELETE', '/nodes/enrolled-1')).body).toEqual({ id: 'enrolled-1', revoked: true });
-    expect(await agent.exited).toBe(1);
+    // Its own exit code, which the systemd unit lists in RestartPreventExitStatus: a revoked node stays down.
+    expect(await agent.exited).toBe(EXIT.refused);
     expect(agent.output.join('\n')).toMatch(/4004.*revoked/);
     const after = await admin<{ data: Array<Record<string, unknown>> }>('GET', '/nodes');
     expect(after.body.data.find((n) => n.id === 'enrolled-1')).toMatchObject({ online: false, revoked: true, models: [] });
     // The stored key is dead: the edge refuses it before upgrading.
     await expect(rawNodeSocket(stack, 'enrolled-1', stored.node_key).opened).rejects.toThrow(/401/);
+  });
+});
+
+describe('concurrency per key', () => {
+  it('refuses a second request while a max_inflight 1 key streams, counting the stream until its last byte', async () => {
+    const node = await admin<{ node_key: string }>('POST', '/nodes', { node_id: 'node-conc', owner: 'conc', trust: 'verified' });
+    stack.startAgent({ nodeId: 'node-conc', nodeKey: node.body.node_key, budgetMb: 4096 });
+    await waitForNode(stack, 'node-conc');
+    const { key } = (await admin<{ key: string }>('POST', '/keys', { name: 'one-stream', owner: 'conc', max_inflight: 1 })).body;
+    expect((await chat(key)).status).toBe(200);
+
+    const res = await fetch(`${stack.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'demo-small', messages: [{ role: 'user', content: 'a long one' }], max_tokens: 200, stream: true }),
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    // Headers and the first chunk are out: the stream still counts.
+    expect((await reader.read()).done).toBe(false);
+    const refused = await chat(key);
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ error: { code: 'rate_limited', message: 'Concurrency limit reached: 1 requests in flight for this API key.' } });
+
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(text).toContain('data: [DONE]');
+    // The stream ended: the key may start another at once.
+    expect((await chat(key)).status).toBe(200);
   });
 });

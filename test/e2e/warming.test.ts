@@ -3,7 +3,15 @@ import { APIError } from 'openai';
 import { bootStack, waitFor, waitForNode } from './support';
 
 type Stack = Awaited<ReturnType<typeof bootStack>>;
-interface Warming { model: string; ready: boolean; phase: string; done_mb: number; total_mb: number; pct: number; eta_s: number | null }
+interface Warming {
+  model: string;
+  ready: boolean;
+  phase: string;
+  done_mb: number;
+  total_mb: number;
+  pct: number;
+  eta_s: number | null;
+}
 
 const LARGE_BYTES = 69_641_056;
 // 80 Mbit/s ≈ 10 MB/s: demo-large takes ~7 s to download, long enough to watch.
@@ -48,7 +56,10 @@ describe('on-demand loading as users feel it', () => {
     // A 2 s budget: 503 model_warming with Retry-After, and the load keeps going.
     const early = await stack.openai.chat.completions
       .create({ model: 'demo-large', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4 }, { headers: { 'X-Porten-Warmup-Budget': '2' } })
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(early).toBeInstanceOf(APIError);
     const err = early as APIError;
     expect(err.status).toBe(503);
@@ -94,8 +105,11 @@ describe('on-demand loading as users feel it', () => {
     stack.origin.resetStats();
     // Slow enough that all 20 arrive while the (0.5 MB) download is still running.
     stack.origin.setRate(4);
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-      stack.openai.chat.completions.create({ model: 'demo-plain', messages: [{ role: 'user', content: `hello ${i}` }], max_tokens: 4 })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        stack.openai.chat.completions.create({ model: 'demo-plain', messages: [{ role: 'user', content: `hello ${i}` }], max_tokens: 4 }),
+      ),
+    );
     stack.origin.setRate(null);
     expect(answers).toHaveLength(20);
     for (const a of answers) expect(a.choices[0].message.role).toBe('assistant');
@@ -106,9 +120,10 @@ describe('on-demand loading as users feel it', () => {
   it('reports a failed load to the waiting client with the reason, then loads once the origin is fixed', async () => {
     stack.origin.resetStats();
     stack.origin.setFault({ kind: 'flip-byte', offset: 1000, file: 'demo-small.gguf' });
-    const failed = await stack.openai.chat.completions
-      .create({ model: 'demo-small', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4 })
-      .then(() => null, (e: unknown) => e);
+    const failed = await stack.openai.chat.completions.create({ model: 'demo-small', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(failed).toBeInstanceOf(APIError);
     expect((failed as APIError).status).toBe(502);
     expect((failed as APIError).message).toMatch(/sha256|verif/i);
@@ -134,10 +149,14 @@ describe('a node killed mid-download', () => {
     stack.origin.setRate(THROTTLE_MBPS);
     stack.origin.resetStats();
     const pending = stack.openai.chat.completions.create({ model: 'demo-large', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4 });
-    await waitFor('half of the download', async () => {
-      const w = await warming(stack, 'demo-large');
-      return w.phase === 'downloading' && w.pct >= 45;
-    }, 60_000);
+    await waitFor(
+      'half of the download',
+      async () => {
+        const w = await warming(stack, 'demo-large');
+        return w.phase === 'downloading' && w.pct >= 45;
+      },
+      60_000,
+    );
     const agent = stack.agents[0];
     await agent.kill('SIGKILL');
     await waitForNode(stack, 'resume-node', (n) => !n.online);

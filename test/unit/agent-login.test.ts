@@ -22,7 +22,14 @@ function fakeEdge(replies: Array<[number, unknown]>) {
   const waits: number[] = [];
   const fetch = (async (url: string) => {
     if (String(url).endsWith('/enroll')) {
-      return Response.json({ device_code: 'dev', user_code: 'BCDF-GHJK', verification_uri: 'http://e/dashboard', verification_uri_complete: 'http://e/dashboard#enroll=BCDF-GHJK', expires_in: 600, interval: 2 });
+      return Response.json({
+        device_code: 'dev',
+        user_code: 'BCDF-GHJK',
+        verification_uri: 'http://e/dashboard',
+        verification_uri_complete: 'http://e/dashboard#enroll=BCDF-GHJK',
+        expires_in: 600,
+        interval: 2,
+      });
     }
     const [status, body] = replies.shift()!;
     return Response.json(body, { status });
@@ -45,10 +52,22 @@ describe('porten login', () => {
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ edge: 'http://e', node_id: 'gpu-1', node_key: 'nk-porten-x' });
   });
 
-  it.each([['access_denied', /denied/], ['expired_token', /expired/]])('exits 1 on %s', async (error, message) => {
+  it.each([
+    ['access_denied', /denied/],
+    ['expired_token', /expired/],
+  ])('exits 1 on %s', async (error, message) => {
     const edge = fakeEdge([rfc('authorization_pending'), rfc(error)]);
     const lines: string[] = [];
-    expect(await login({ edgeUrl: 'http://e', credentialsPath: path.join(tmp(), 'c.json'), hostname: 'h', out: (l) => lines.push(l), fetch: edge.fetch, sleep: edge.sleep })).toBe(1);
+    expect(
+      await login({
+        edgeUrl: 'http://e',
+        credentialsPath: path.join(tmp(), 'c.json'),
+        hostname: 'h',
+        out: (l) => lines.push(l),
+        fetch: edge.fetch,
+        sleep: edge.sleep,
+      }),
+    ).toBe(1);
     expect(lines.at(-1)).toMatch(message);
   });
 
@@ -56,9 +75,14 @@ describe('porten login', () => {
     const file = path.join(tmp(), 'credentials.json');
     const credentials = () => ({ ok: true as const, credentials: { edge: 'https://edge.example', node_id: 'gpu-1', node_key: 'nk-porten-x' } });
     const r = parseConfig({ PORTEN_CREDENTIALS: file }, ['run'], { hostname: 'h', homedir: '/home/a', credentials });
-    expect(r.ok && r.config).toMatchObject({ edgeUrl: 'https://edge.example', nodeId: 'gpu-1', nodeKey: 'nk-porten-x', credentialsPath: file });
+    expect(r.ok && r.cmd.command === 'run' && r.cmd.config).toMatchObject({
+      edgeUrl: 'https://edge.example',
+      nodeId: 'gpu-1',
+      nodeKey: 'nk-porten-x',
+      credentialsPath: file,
+    });
     const explicit = parseConfig({}, ['run', '--node-key', 'k', '--node-id', 'n'], { hostname: 'h', homedir: '/home/a', credentials });
-    expect(explicit.ok && explicit.config).toMatchObject({ nodeId: 'n', nodeKey: 'k', edgeUrl: 'http://127.0.0.1:8787' });
+    expect(explicit.ok && explicit.cmd.command === 'run' && explicit.cmd.config).toMatchObject({ nodeId: 'n', nodeKey: 'k', edgeUrl: 'http://127.0.0.1:8787' });
     const missing = parseConfig({}, ['run'], { hostname: 'h', homedir: '/home/a', credentials: readCredentials });
     expect(missing.ok === false && missing.error).toMatch(/porten login/);
   });

@@ -9,6 +9,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, NodeToEdgeSchema, parseFrame, PROTOCOL_VERSION, type EdgeToNode, type NodeToEdge } from '../../src/protocol';
 import { startDemoOrigin, type DemoOrigin } from '../../scripts/demo-origin';
 import { ensureDemoModels, type DemoModelFile } from '../../scripts/make-demo-models';
+import { EXIT } from '../../nodes/agent/exit-codes';
 
 /**
  * The real agent CLI against a WebSocket server that plays the edge's side of
@@ -50,7 +51,11 @@ class FakeEdge {
   }
 
   /** Waits for the first frame at or after `from` that matches; returns it with its index. */
-  async waitFor<T extends NodeToEdge['type']>(type: T, pred: (f: Extract<Frame, { type: T }>) => boolean = () => true, from = 0): Promise<Extract<Frame, { type: T }> & { at: number }> {
+  async waitFor<T extends NodeToEdge['type']>(
+    type: T,
+    pred: (f: Extract<Frame, { type: T }>) => boolean = () => true,
+    from = 0,
+  ): Promise<Extract<Frame, { type: T }> & { at: number }> {
     for (;;) {
       for (let i = from; i < this.frames.length; i++) {
         const f = this.frames[i];
@@ -83,7 +88,10 @@ function isAlive(pid: number): boolean {
 
 function childrenOf(pid: number): number[] {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map(Number).filter(Boolean);
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map(Number)
+      .filter(Boolean);
   } catch {
     return [];
   }
@@ -92,7 +100,9 @@ function childrenOf(pid: number): number[] {
 /** The live builtin engine under the agent (not a zombie of one just killed, nor any other child). */
 function engineOf(pid: number): number {
   const rows = execFileSync('ps', ['-o', 'pid=,stat=,args=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n');
-  const live = rows.map((r) => r.trim().split(/\s+/)).filter(([p, stat, ...args]) => p && !stat.startsWith('Z') && args.join(' ').includes('builtin/server.ts'));
+  const live = rows
+    .map((r) => r.trim().split(/\s+/))
+    .filter(([p, stat, ...args]) => p && !stat.startsWith('Z') && /builtin\/server\.(ts|js)/.test(args.join(' ')));
   expect(live, rows.join('\n')).toHaveLength(1);
   return Number(live[0][0]);
 }
@@ -107,14 +117,41 @@ function describeChildren(pid: number): string {
 }
 
 function startAgent(edgePort: number, modelsDir: string): ChildProcess {
-  return spawn(process.execPath, [path.join(ROOT, 'nodes/bin/porten.js'), 'run', '--edge', `http://127.0.0.1:${edgePort}`, '--node-id', 'test-node', '--models-dir', modelsDir, '--budget-mb', '2048', '--max-concurrency', '2'], {
-    cwd: ROOT, env: { ...process.env, PORTEN_NODE_KEY: 'secret-key' }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  return spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'nodes/bin/porten.js'),
+      'run',
+      '--edge',
+      `http://127.0.0.1:${edgePort}`,
+      '--node-id',
+      'test-node',
+      '--models-dir',
+      modelsDir,
+      '--budget-mb',
+      '2048',
+      '--max-concurrency',
+      '2',
+      '--threads',
+      '1',
+      '--status-file',
+      path.join(modelsDir, 'status.json'),
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, PORTEN_NODE_KEY: 'secret-key' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
 }
 
 const chat = (max_tokens: number, stream = true) => ({
-  model: 'demo-small', messages: [{ role: 'user', content: 'Tell me a long story.' }], max_tokens, temperature: 0,
-  stream, ...(stream ? { stream_options: { include_usage: true } } : {}),
+  model: 'demo-small',
+  messages: [{ role: 'user', content: 'Tell me a long story.' }],
+  max_tokens,
+  temperature: 0,
+  stream,
+  ...(stream ? { stream_options: { include_usage: true } } : {}),
 });
 
 describe('agent process against a real socket', () => {
@@ -129,7 +166,14 @@ describe('agent process against a real socket', () => {
 
   const load = (to = edge) => {
     const id = `load-${++loadSeq}`;
-    to.send({ type: 'hub.load', id, model: 'demo-small', engine: 'builtin', source: { url: `${origin.url}/${small.file}`, sha256: small.sha256, bytes: small.bytes }, context_length: 512 });
+    to.send({
+      type: 'hub.load',
+      id,
+      model: 'demo-small',
+      engine: 'builtin',
+      source: { url: `${origin.url}/${small.file}`, sha256: small.sha256, bytes: small.bytes },
+      context_length: 512,
+    });
     return id;
   };
 
@@ -153,7 +197,15 @@ describe('agent process against a real socket', () => {
   it('says hello with its key and id, and heartbeats after the welcome', async () => {
     const hello = await edge.waitFor('node.hello');
     expect(edge.authHeaders).toEqual({ authorization: 'Bearer secret-key', nodeId: 'test-node' });
-    expect(hello).toMatchObject({ v: PROTOCOL_VERSION, node_id: 'test-node', vram_budget_mb: 2048, max_concurrency: 2, loaded: [], inventory: [], engines: expect.arrayContaining(['builtin']) });
+    expect(hello).toMatchObject({
+      v: PROTOCOL_VERSION,
+      node_id: 'test-node',
+      vram_budget_mb: 2048,
+      max_concurrency: 2,
+      loaded: [],
+      inventory: [],
+      engines: expect.arrayContaining(['builtin']),
+    });
     edge.send({ type: 'hub.welcome', v: PROTOCOL_VERSION, node_id: 'test-node', heartbeat_s: 0.5 });
     expect(await edge.waitFor('node.heartbeat', undefined, hello.at)).toMatchObject({ inflight: 0 });
   });
@@ -184,12 +236,17 @@ describe('agent process against a real socket', () => {
     expect(await edge.waitFor('model.state', (f) => f.id === again, mark)).toMatchObject({ phase: 'ready' });
   }, 90_000);
 
-  it('streams a completion as head, numbered chunks and an end with usage', async () => {
+  it('answers at once, then streams a completion as head, numbered chunks and an end with usage and engine timings', async () => {
     const mark = edge.frames.length;
     edge.send({ type: 'infer.start', id: 'r1', model: 'demo-small', path: '/v1/chat/completions', body: chat(300) });
     const end = await edge.waitFor('infer.end', (f) => f.id === 'r1', mark);
     const frames = edge.since(mark, 'r1');
-    expect(frames[0]).toMatchObject({ type: 'infer.head', status: 200, content_type: expect.stringContaining('text/event-stream') });
+    // The first answer is the head, or infer.accepted when the engine took longer than ACK_DELAY_MS (nodes/agent/acks.ts) to give one.
+    const head = frames.findIndex((f) => f.type === 'infer.head');
+    expect(frames.slice(0, head).map((f) => f.type)).toEqual(head === 0 ? [] : ['infer.accepted']);
+    expect(frames[head]).toMatchObject({ type: 'infer.head', status: 200, content_type: expect.stringContaining('text/event-stream') });
+    expect(end.timings!.ttft_ms).toBeGreaterThan(0);
+    expect(end.timings!.total_ms).toBeGreaterThanOrEqual(end.timings!.ttft_ms);
     const chunks = frames.filter((f) => f.type === 'infer.chunk') as Extract<NodeToEdge, { type: 'infer.chunk' }>[];
     expect(chunks.length).toBeGreaterThanOrEqual(3);
     expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i));
@@ -201,16 +258,39 @@ describe('agent process against a real socket', () => {
     expect(end.usage!.total_tokens).toBe(end.usage!.prompt_tokens + end.usage!.completion_tokens);
   }, 60_000);
 
+  it('acknowledges a request that has nothing to answer with yet (its body still in parts), once, then serves it', async () => {
+    const mark = edge.frames.length;
+    const body = JSON.stringify(chat(4, false));
+    const half = body.length >> 1;
+    edge.send({ type: 'infer.start', id: 'parts-1', model: 'demo-small', path: '/v1/chat/completions', body_parts: 2 });
+    // The acknowledgement comes on its own: nothing else can answer before the parts arrive.
+    await edge.waitFor('infer.accepted', (f) => f.id === 'parts-1', mark);
+    edge.send({ type: 'infer.body', id: 'parts-1', seq: 0, data: body.slice(0, half) });
+    edge.send({ type: 'infer.body', id: 'parts-1', seq: 1, data: body.slice(half) });
+    await edge.waitFor('infer.end', (f) => f.id === 'parts-1', mark);
+    const types = edge.since(mark, 'parts-1').map((f) => f.type);
+    expect(types.filter((t) => t === 'infer.accepted')).toHaveLength(1);
+    expect(types.indexOf('infer.accepted')).toBeLessThan(types.indexOf('infer.head'));
+  }, 60_000);
+
   it('relays JSON bodies with usage and passes engine 4xx through', async () => {
     const mark = edge.frames.length;
     edge.send({ type: 'infer.start', id: 'j1', model: 'demo-small', path: '/v1/chat/completions', body: chat(4, false) });
     const end = await edge.waitFor('infer.end', (f) => f.id === 'j1', mark);
     expect(end.usage?.completion_tokens).toBeGreaterThan(0);
-    expect(JSON.parse(edge.since(mark, 'j1').filter((f) => f.type === 'infer.chunk').map((f) => (f as { data: string }).data).join(''))).toMatchObject({ object: 'chat.completion' });
+    expect(
+      JSON.parse(
+        edge
+          .since(mark, 'j1')
+          .filter((f) => f.type === 'infer.chunk')
+          .map((f) => (f as { data: string }).data)
+          .join(''),
+      ),
+    ).toMatchObject({ object: 'chat.completion' });
 
     edge.send({ type: 'infer.start', id: 'bad-body', model: 'demo-small', path: '/v1/chat/completions', body: { model: 'demo-small' } });
     await edge.waitFor('infer.end', (f) => f.id === 'bad-body', mark);
-    const head = edge.since(mark, 'bad-body')[0];
+    const head = edge.since(mark, 'bad-body').find((f) => f.type === 'infer.head');
     expect(head).toMatchObject({ type: 'infer.head', status: 400 });
   }, 60_000);
 
@@ -229,10 +309,9 @@ describe('agent process against a real socket', () => {
       // Freeze the engine so nothing more is generated while the cancel travels.
       process.kill(engine, 'SIGSTOP');
       edge.send({ type: 'infer.cancel', id });
-      const end = await Promise.race([
-        edge.waitFor('infer.error', (f) => f.id === id, from),
-        edge.waitFor('infer.end', (f) => f.id === id, from),
-      ]).finally(() => process.kill(engine, 'SIGCONT'));
+      const end = await Promise.race([edge.waitFor('infer.error', (f) => f.id === id, from), edge.waitFor('infer.end', (f) => f.id === id, from)]).finally(() =>
+        process.kill(engine, 'SIGCONT'),
+      );
       if (end.type === 'infer.error') err = end;
     }
     expect(err?.code).toBe('cancelled');
@@ -265,10 +344,7 @@ describe('agent process against a real socket', () => {
       await edge.waitFor('infer.chunk', (f) => f.id === id, mark);
       process.kill(engine, 'SIGSTOP');
       process.kill(engine, 'SIGKILL');
-      const end = await Promise.race([
-        edge.waitFor('infer.error', (f) => f.id === id, mark),
-        edge.waitFor('infer.end', (f) => f.id === id, mark),
-      ]);
+      const end = await Promise.race([edge.waitFor('infer.error', (f) => f.id === id, mark), edge.waitFor('infer.end', (f) => f.id === id, mark)]);
       if (end.type === 'infer.error') {
         expect(end).toMatchObject({ code: 'engine_failed' });
         failedRequest = true;
@@ -279,7 +355,9 @@ describe('agent process against a real socket', () => {
       expect(await edge.waitFor('infer.error', (f) => f.id === `k2-${attempt}`, mark)).toMatchObject({ code: 'unknown_model' });
 
       const loadId = load();
-      expect(await edge.waitFor('model.state', (f) => f.id === loadId && (f.phase === 'ready' || f.phase === 'failed'), mark)).toMatchObject({ phase: 'ready' });
+      expect(await edge.waitFor('model.state', (f) => f.id === loadId && (f.phase === 'ready' || f.phase === 'failed'), mark)).toMatchObject({
+        phase: 'ready',
+      });
     }
     expect(failedRequest).toBe(true);
   }, 120_000);
@@ -299,10 +377,10 @@ describe('agent process against a real socket', () => {
     expect(edge.frames.slice(mark).some((f) => f.type === 'node.inventory')).toBe(false);
   }, 60_000);
 
-  it('exits non-zero on a final close code and leaves no engine behind', async () => {
+  it('exits 3 (refused: no restart helps) on a final close code and leaves no engine behind', async () => {
     const engines = [engineOf(agent.pid!)];
     edge.current.close(CloseCode.unauthorized, 'bad key');
-    expect(await exited).toBe(1);
+    expect(await exited).toBe(EXIT.refused);
     expect(stderr).toMatch(/closed the connection for good \(code 4001/);
     expect(engines.filter(isAlive)).toEqual([]);
   }, 30_000);

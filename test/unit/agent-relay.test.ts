@@ -25,7 +25,8 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 const run = async (path: '/v1/chat/completions' | '/v1/completions' | '/v1/embeddings', url = base, signal = new AbortController().signal) => {
   const frames: NodeToEdge[] = [];
   await relay({ type: 'infer.start', id: 'r', model: 'm', path, body: { model: 'm' } }, url, signal, {
-    send: (f) => frames.push(f) > 0, whenWritable: async () => {},
+    send: (f) => frames.push(f) > 0,
+    whenWritable: async () => {},
   });
   return frames;
 };
@@ -50,7 +51,7 @@ describe('relay', () => {
   it('passes a JSON body through and reads its usage', async () => {
     const frames = await run('/v1/chat/completions');
     expect(frames.map((f) => f.type)).toEqual(['infer.head', 'infer.chunk', 'infer.end']);
-    expect(frames[2]).toEqual({ type: 'infer.end', id: 'r', chunks: 1, usage });
+    expect(frames[2]).toEqual({ type: 'infer.end', id: 'r', chunks: 1, usage, timings: { ttft_ms: expect.any(Number), total_ms: expect.any(Number) } });
   });
 
   it('passes 4xx through and turns 5xx into engine_failed', async () => {
@@ -59,7 +60,9 @@ describe('relay', () => {
   });
 
   it('reports an unreachable engine, and stays silent when the socket is gone', async () => {
-    expect(await run('/v1/chat/completions', 'http://127.0.0.1:9')).toEqual([{ type: 'infer.error', id: 'r', code: 'engine_failed', message: expect.stringContaining('unreachable') }]);
+    expect(await run('/v1/chat/completions', 'http://127.0.0.1:9')).toEqual([
+      { type: 'infer.error', id: 'r', code: 'engine_failed', message: expect.stringContaining('unreachable') },
+    ]);
     const ac = new AbortController();
     ac.abort('disconnected');
     expect(await run('/v1/chat/completions', base, ac.signal)).toEqual([]);

@@ -20,7 +20,11 @@ describe('extractUsage', () => {
     ['only nulls', 'data: {"usage":null}\n\ndata: [DONE]\n\n', undefined],
     ['no usage at all', '{"object":"list"}', undefined],
     ['usage cut off by the tail window', `"usage": {"prompt_tokens": 5, "completion`, undefined],
-    ['extra usage fields are dropped', `{"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3,"prompt_tokens_details":{"cached_tokens":0}}}`, { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }],
+    [
+      'extra usage fields are dropped',
+      `{"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3,"prompt_tokens_details":{"cached_tokens":0}}}`,
+      { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+    ],
     ['invalid usage is ignored', '{"usage":{"prompt_tokens":-1}}', undefined],
   ])('%s', (_name, tail, expected) => expect(extractUsage(tail)).toEqual(expected));
 });
@@ -38,7 +42,10 @@ describe('Batcher', () => {
     b.push('c');
     expect(out).toHaveLength(1);
     vi.advanceTimersByTime(4);
-    expect(out).toEqual([['a', 0], ['bc', 1]]);
+    expect(out).toEqual([
+      ['a', 0],
+      ['bc', 1],
+    ]);
   });
 
   it('sends at once what follows a quiet spell of at least the delay, so slow streams are not held back', () => {
@@ -48,13 +55,20 @@ describe('Batcher', () => {
     b.push('a');
     vi.advanceTimersByTime(7);
     b.push('b');
-    expect(out).toEqual([['a', 0], ['b', 1]]);
+    expect(out).toEqual([
+      ['a', 0],
+      ['b', 1],
+    ]);
     vi.advanceTimersByTime(1);
     b.push('c');
     expect(out).toHaveLength(2);
     // Held only for the rest of the window that began with 'b'.
     vi.advanceTimersByTime(3);
-    expect(out).toEqual([['a', 0], ['b', 1], ['c', 2]]);
+    expect(out).toEqual([
+      ['a', 0],
+      ['b', 1],
+      ['c', 2],
+    ]);
   });
 
   it('flushes early at maxChars and splits at frameChars', () => {
@@ -62,7 +76,11 @@ describe('Batcher', () => {
     const b = new Batcher((d, s) => out.push([d, s]), { delayMs: 1000, maxChars: 4, frameChars: 3 });
     b.push('x');
     b.push('abcde');
-    expect(out).toEqual([['x', 0], ['abc', 1], ['de', 2]]);
+    expect(out).toEqual([
+      ['x', 0],
+      ['abc', 1],
+      ['de', 2],
+    ]);
     b.push('');
     b.flush();
     expect(b.seq).toBe(3);

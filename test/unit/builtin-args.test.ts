@@ -3,10 +3,16 @@ import { parseEngineArgs } from '../../nodes/engines/builtin/args';
 
 describe('parseEngineArgs', () => {
   it.each([
-    ['applies defaults', ['--model', '/m/demo-small.gguf', '--port', '9000'],
-      { model: '/m/demo-small.gguf', port: 9000, host: '127.0.0.1', ctx: 512, threads: 1, parallel: 4, name: 'demo-small', gpu: 'auto' }],
-    ['takes every option', ['--model', 'a.gguf', '--host', '0.0.0.0', '--port', '1', '--ctx', '2048', '--threads', '2', '--parallel', '8', '--name', 'x', '--gpu', 'false'],
-      { model: 'a.gguf', host: '0.0.0.0', port: 1, ctx: 2048, threads: 2, parallel: 8, name: 'x', gpu: 'false' }],
+    [
+      'applies defaults',
+      ['--model', '/m/demo-small.gguf', '--port', '9000'],
+      { model: '/m/demo-small.gguf', port: 9000, host: '127.0.0.1', ctx: 512, threads: 1, parallel: 4, name: 'demo-small', gpu: 'auto' },
+    ],
+    [
+      'takes every option',
+      ['--model', 'a.gguf', '--host', '0.0.0.0', '--port', '1', '--ctx', '2048', '--threads', '2', '--parallel', '8', '--name', 'x', '--gpu', 'false'],
+      { model: 'a.gguf', host: '0.0.0.0', port: 1, ctx: 2048, threads: 2, parallel: 8, name: 'x', gpu: 'false' },
+    ],
     ['accepts --key=value', ['--model=b.GGUF', '--port=0'], { model: 'b.GGUF', port: 0, name: 'b' }],
     ['keeps a name without .gguf as is', ['--model', 'C:\\models\\weights.bin', '--port', '5'], { name: 'weights.bin' }],
   ])('%s', (_name, argv, expected) => {

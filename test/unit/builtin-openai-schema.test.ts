@@ -17,8 +17,12 @@ function rejection(body: unknown): ApiError {
 describe('chat request validation', () => {
   it('accepts text parts, null assistant content and unknown fields', () => {
     const r = parseBody(ChatCompletionRequestSchema, {
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }] }, { role: 'assistant', content: null }],
-      user: 'someone', logit_bias: {},
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'a' }] },
+        { role: 'assistant', content: null },
+      ],
+      user: 'someone',
+      logit_bias: {},
     });
     expect(r.messages).toHaveLength(2);
   });
@@ -31,7 +35,11 @@ describe('chat request validation', () => {
     ['top_p above 1', { messages: user, top_p: 1.5 }, 'top_p'],
     ['five stop strings', { messages: user, stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
     ['a tool without a function', { messages: user, tools: [{ type: 'function' }] }, 'tools[0].function'],
-    ['tool_choice naming no tool', { messages: user, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'function', function: { name: 'g' } } }, 'tool_choice.function.name'],
+    [
+      'tool_choice naming no tool',
+      { messages: user, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'function', function: { name: 'g' } } },
+      'tool_choice.function.name',
+    ],
     ['tool_choice required without tools', { messages: user, tool_choice: 'required' }, 'tool_choice'],
     ['an unknown response_format', { messages: user, response_format: { type: 'yaml' } }, 'response_format.type'],
   ])('rejects %s, naming %s', (_name, body, param) => {
@@ -53,10 +61,19 @@ describe('sampling', () => {
 
   it('maps stop, seed and penalties', () => {
     const s = toSampling({ stop: ['\n', ''], seed: 3, temperature: 0, presence_penalty: 0.5, frequency_penalty: 0.2 } as never);
-    expect(s).toEqual({ temperature: 0, topP: 1, seed: 3, customStopTriggers: ['\n'], repeatPenalty: { penalty: 1, presencePenalty: 0.5, frequencyPenalty: 0.2 } });
+    expect(s).toEqual({
+      temperature: 0,
+      topP: 1,
+      seed: 3,
+      customStopTriggers: ['\n'],
+      repeatPenalty: { penalty: 1, presencePenalty: 0.5, frequencyPenalty: 0.2 },
+    });
   });
 
-  it.each([['maxTokens', 'length'], ['eogToken', 'stop'], ['customStopTrigger', 'stop'], ['stopGenerationTrigger', 'stop']])(
-    'maps stop reason %s to %s', (reason, finish) => expect(finishReasonOf(reason)).toBe(finish),
-  );
+  it.each([
+    ['maxTokens', 'length'],
+    ['eogToken', 'stop'],
+    ['customStopTrigger', 'stop'],
+    ['stopGenerationTrigger', 'stop'],
+  ])('maps stop reason %s to %s', (reason, finish) => expect(finishReasonOf(reason)).toBe(finish));
 });

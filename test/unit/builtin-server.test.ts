@@ -55,8 +55,23 @@ beforeAll(async () => {
   const [small] = await ensureDemoModels(defaultDemoModelsDir());
   child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(REPO_ROOT, 'nodes/engines/builtin/server.ts'),
-      '--model', small.path, '--port', '0', '--ctx', '2048', '--parallel', String(PARALLEL), '--threads', '1', '--gpu', 'false'],
+    [
+      '--import',
+      'tsx',
+      join(REPO_ROOT, 'nodes/engines/builtin/server.ts'),
+      '--model',
+      small.path,
+      '--port',
+      '0',
+      '--ctx',
+      '2048',
+      '--parallel',
+      String(PARALLEL),
+      '--threads',
+      '1',
+      '--gpu',
+      'false',
+    ],
     { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   child.stderr!.on('data', (d) => (stderr += d));
@@ -83,7 +98,15 @@ describe('builtin engine process', () => {
   });
 
   it('answers a non-streaming chat completion in OpenAI shape', async () => {
-    const res = await chat({ model: 'demo-small', messages: [{ role: 'system', content: '' }, { role: 'user', content: 'Hello' }], max_tokens: 12, temperature: 0 });
+    const res = await chat({
+      model: 'demo-small',
+      messages: [
+        { role: 'system', content: '' },
+        { role: 'user', content: 'Hello' },
+      ],
+      max_tokens: 12,
+      temperature: 0,
+    });
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body).toMatchObject({ object: 'chat.completion', model: 'demo-small', choices: [{ index: 0, message: { role: 'assistant' } }] });
@@ -98,7 +121,13 @@ describe('builtin engine process', () => {
   });
 
   it('streams chunks, a finish chunk, a usage chunk, then [DONE]', async () => {
-    const res = await chat({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 8, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    const res = await chat({
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 8,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const events = await readSse(res);
@@ -113,7 +142,10 @@ describe('builtin engine process', () => {
     expect(usage.usage.completion_tokens).toBeGreaterThan(0);
     const finish = chunks.at(-2);
     expect(['stop', 'length']).toContain(finish.choices[0].finish_reason);
-    const text = chunks.slice(1, -2).map((c) => c.choices[0].delta.content).join('');
+    const text = chunks
+      .slice(1, -2)
+      .map((c) => c.choices[0].delta.content)
+      .join('');
     expect(text.length).toBeGreaterThan(0);
   });
 
@@ -159,7 +191,10 @@ describe('builtin engine process', () => {
 
   it('stops generating when a streaming client disconnects, and keeps serving', async () => {
     const abort = new AbortController();
-    const res = await chat({ messages: [{ role: 'user', content: 'Tell a long story' }], max_tokens: 1900, temperature: 0, stream: true }, { signal: abort.signal });
+    const res = await chat(
+      { messages: [{ role: 'user', content: 'Tell a long story' }], max_tokens: 1900, temperature: 0, stream: true },
+      { signal: abort.signal },
+    );
     const events = await readSse(res, { events: 4, abort });
     expect(events.length).toBe(4);
     const id = JSON.parse(events[0]).id as string;
@@ -179,7 +214,9 @@ describe('builtin engine process', () => {
   });
 
   it('constrains output to a JSON object with response_format json_object', async () => {
-    const body = await json(await chat({ messages: [{ role: 'user', content: 'json please' }], max_tokens: 200, temperature: 0, response_format: { type: 'json_object' } }));
+    const body = await json(
+      await chat({ messages: [{ role: 'user', content: 'json please' }], max_tokens: 200, temperature: 0, response_format: { type: 'json_object' } }),
+    );
     expect(body.choices[0].finish_reason).toBe('stop');
     const parsed = JSON.parse(body.choices[0].message.content);
     expect(typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)).toBe(true);
@@ -187,10 +224,14 @@ describe('builtin engine process', () => {
 
   it('constrains output to a schema with response_format json_schema', async () => {
     const schema = { type: 'object', properties: { ok: { type: 'boolean' }, mood: { enum: ['calm', 'busy'] } }, required: ['ok', 'mood'] };
-    const body = await json(await chat({
-      messages: [{ role: 'user', content: 'status?' }], max_tokens: 100, temperature: 0,
-      response_format: { type: 'json_schema', json_schema: { name: 'status', schema } },
-    }));
+    const body = await json(
+      await chat({
+        messages: [{ role: 'user', content: 'status?' }],
+        max_tokens: 100,
+        temperature: 0,
+        response_format: { type: 'json_schema', json_schema: { name: 'status', schema } },
+      }),
+    );
     const parsed = JSON.parse(body.choices[0].message.content);
     expect(typeof parsed.ok).toBe('boolean');
     expect(['calm', 'busy']).toContain(parsed.mood);
@@ -202,7 +243,10 @@ describe('builtin engine process', () => {
     const body = { messages: [{ role: 'user', content: 'bytes' }], max_tokens: 40, temperature: 0, logit_bias: { 131: 100, 200: 99 } };
     const events = await readSse(await chat({ ...body, stream: true }));
     expect(events.at(-1)).toBe('[DONE]');
-    const streamed = events.slice(1, -2).map((e) => JSON.parse(e).choices[0].delta.content).join('');
+    const streamed = events
+      .slice(1, -2)
+      .map((e) => JSON.parse(e).choices[0].delta.content)
+      .join('');
     expect(streamed.length).toBeGreaterThan(0);
     expect([...streamed].every((c) => c === '\uFFFD' || c === '\u0140')).toBe(true);
     const whole = await json(await chat(body));

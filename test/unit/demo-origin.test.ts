@@ -42,7 +42,7 @@ describe('demo origin', () => {
   it('answers HEAD with the size and no body bytes counted', async () => {
     const res = await fetch(`${origin.url}/a.bin`, { method: 'HEAD' });
     expect(res.headers.get('content-length')).toBe('1000');
-    expect(origin.stats()).toEqual({ requests: 1, bytes: 0, byFile: { 'a.bin': { requests: 1, bytes: 0 } } });
+    expect(origin.stats()).toEqual({ requests: 1, bytes: 0, authorized: 0, byFile: { 'a.bin': { requests: 1, bytes: 0 } } });
   });
 
   it('answers 416 past the end and 404 outside its directory', async () => {
@@ -53,7 +53,12 @@ describe('demo origin', () => {
 
   it('counts bytes per file, readable and resettable over HTTP', async () => {
     await bytesOf(await fetch(`${origin.url}/a.bin`, { headers: { range: 'bytes=0-9' } }));
-    expect(await (await fetch(`${origin.url}/_stats`)).json()).toEqual({ requests: 1, bytes: 10, byFile: { 'a.bin': { requests: 1, bytes: 10 } } });
+    expect(await (await fetch(`${origin.url}/_stats`)).json()).toEqual({
+      requests: 1,
+      bytes: 10,
+      authorized: 0,
+      byFile: { 'a.bin': { requests: 1, bytes: 10 } },
+    });
     await fetch(`${origin.url}/_stats/reset`, { method: 'POST' });
     expect(origin.stats().bytes).toBe(0);
   });

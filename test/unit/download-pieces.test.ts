@@ -20,7 +20,13 @@ describe('ensureFile over more pieces than connections', () => {
   it('resumes a many-piece sidecar after an abort, fetching only what is missing', async () => {
     f = await downloadFixture(3 * PIECE_BYTES, 'model.bin', 8 * 100); // ~100 MB/s: several ticks
     const ctl = new AbortController();
-    const err = await ensureFile({ url: f.url, dest: f.dest, sha256: f.sha, signal: ctl.signal, onProgress: (p) => p.doneBytes >= f.size / 2 && ctl.abort() }).catch((e) => e);
+    const err = await ensureFile({
+      url: f.url,
+      dest: f.dest,
+      sha256: f.sha,
+      signal: ctl.signal,
+      onProgress: (p) => p.doneBytes >= f.size / 2 && ctl.abort(),
+    }).catch((e) => e);
     expect(err.code).toBe('cancelled');
     f.origin.setRate(null);
     const r = await ensureFile({ url: f.url, dest: f.dest, sha256: f.sha, ...FAST });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs } from '../../nodes/download/backoff';
 import { flushPolicy, planPieces, planSegments, PIECE_BYTES } from '../../nodes/download/plan';
-import { resolveUrl } from '../../nodes/download/resolve-url';
+import { hfFromEnv, resolveUrl } from '../../nodes/download/resolve-url';
 import { parseRange } from '../../scripts/demo-origin';
 
 const policy = { baseMs: 100, capMs: 1000 };
@@ -30,11 +30,39 @@ describe('backoffMs', () => {
 describe('planSegments', () => {
   const MB = 1 << 20;
   it.each([
-    ['4 MB in 4', 4 * MB, 4, [[0, MB], [MB, 2 * MB], [2 * MB, 3 * MB], [3 * MB, 4 * MB]]],
+    [
+      '4 MB in 4',
+      4 * MB,
+      4,
+      [
+        [0, MB],
+        [MB, 2 * MB],
+        [2 * MB, 3 * MB],
+        [3 * MB, 4 * MB],
+      ],
+    ],
     ['small file gets one segment', 1.5 * MB, 4, [[0, 1.5 * MB]]],
-    ['2.5 MB caps at 2 segments', 2.5 * MB, 4, [[0, 1.25 * MB], [1.25 * MB, 2.5 * MB]]],
+    [
+      '2.5 MB caps at 2 segments',
+      2.5 * MB,
+      4,
+      [
+        [0, 1.25 * MB],
+        [1.25 * MB, 2.5 * MB],
+      ],
+    ],
     ['segments=1', 10 * MB, 1, [[0, 10 * MB]]],
-    ['uneven split covers every byte', 4 * MB + 3, 4, [[0, MB + 1], [MB + 1, 2 * MB + 2], [2 * MB + 2, 3 * MB + 3], [3 * MB + 3, 4 * MB + 3]]],
+    [
+      'uneven split covers every byte',
+      4 * MB + 3,
+      4,
+      [
+        [0, MB + 1],
+        [MB + 1, 2 * MB + 2],
+        [2 * MB + 2, 3 * MB + 3],
+        [3 * MB + 3, 4 * MB + 3],
+      ],
+    ],
     ['empty file', 0, 4, [[0, 0]]],
   ])('%s', (_name, total, wanted, want) => {
     expect(planSegments(total, wanted).map((s) => [s.start, s.end])).toEqual(want);
@@ -59,27 +87,61 @@ describe('planPieces', () => {
 });
 
 describe('flushPolicy', () => {
-  it.each([[1 << 20, 4], [50 << 20, 4], [8 << 20, 8], [1 << 30, 4]])('loses less than a segment on a kill (segment %i, %i segments)', (seg, n) => {
+  it.each([
+    [1 << 20, 4],
+    [50 << 20, 4],
+    [8 << 20, 8],
+    [1 << 30, 4],
+  ])('loses less than a segment on a kill (segment %i, %i segments)', (seg, n) => {
     const p = flushPolicy(seg, n);
     expect(p.saveEveryBytes + n * p.bufferBytes).toBeLessThan(seg);
   });
 });
 
 describe('resolveUrl', () => {
+  const hfRef = (ref: string, token = false) => ({ ref, token });
   it.each([
-    ['https passes through', 'https://example.com/a.gguf', {}, 'https://example.com/a.gguf', {}],
-    ['hf default base', 'hf://org/repo/model.gguf', {}, 'https://huggingface.co/org/repo/resolve/main/model.gguf', {}],
-    ['hf nested path + token', 'hf://org/repo/sub/dir/m.gguf', { HF_TOKEN: 't' }, 'https://huggingface.co/org/repo/resolve/main/sub/dir/m.gguf', { authorization: 'Bearer t' }],
-    ['hf revision', 'hf://org/repo@v1.2/m.gguf', {}, 'https://huggingface.co/org/repo/resolve/v1.2/m.gguf', {}],
-    ['hf base override', 'hf://o/r/m.gguf', { PORTEN_HF_BASE: 'http://127.0.0.1:9/' }, 'http://127.0.0.1:9/o/r/resolve/main/m.gguf', {}],
-    ['escapes odd characters', 'hf://o/r/a b#.gguf', {}, 'https://huggingface.co/o/r/resolve/main/a%20b%23.gguf', {}],
-    ['token never sent to plain URLs', 'http://x/m.gguf', { HF_TOKEN: 't' }, 'http://x/m.gguf', {}],
-  ])('%s', (_name, url, env, want, headers) => {
-    expect(resolveUrl(url, env)).toEqual({ url: want, headers });
+    ['https passes through', 'https://example.com/a.gguf', {}, 'https://example.com/a.gguf', {}, undefined],
+    ['hf default endpoint', 'hf://org/repo/model.gguf', {}, 'https://huggingface.co/org/repo/resolve/main/model.gguf', {}, hfRef('org/repo/model.gguf@main')],
+    [
+      'hf nested path + token',
+      'hf://org/repo/sub/dir/m.gguf',
+      { token: 't' },
+      'https://huggingface.co/org/repo/resolve/main/sub/dir/m.gguf',
+      { authorization: 'Bearer t' },
+      hfRef('org/repo/sub/dir/m.gguf@main', true),
+    ],
+    ['hf revision after the repo', 'hf://org/repo@v1.2/m.gguf', {}, 'https://huggingface.co/org/repo/resolve/v1.2/m.gguf', {}, hfRef('org/repo/m.gguf@v1.2')],
+    [
+      'hf revision after the file',
+      'hf://org/repo/d/m.gguf@abc123',
+      {},
+      'https://huggingface.co/org/repo/resolve/abc123/d/m.gguf',
+      {},
+      hfRef('org/repo/d/m.gguf@abc123'),
+    ],
+    [
+      'hf endpoint override',
+      'hf://o/r/m.gguf',
+      { endpoint: 'http://127.0.0.1:9/' },
+      'http://127.0.0.1:9/o/r/resolve/main/m.gguf',
+      {},
+      hfRef('o/r/m.gguf@main'),
+    ],
+    ['escapes odd characters', 'hf://o/r/a b#.gguf', {}, 'https://huggingface.co/o/r/resolve/main/a%20b%23.gguf', {}, hfRef('o/r/a b#.gguf@main')],
+    ['token never sent to plain URLs', 'http://x/m.gguf', { token: 't' }, 'http://x/m.gguf', {}, undefined],
+  ])('%s', (_name, url, hf, want, headers, ref) => {
+    expect(resolveUrl(url, hf)).toEqual({ url: want, headers, ...(ref ? { hf: ref } : {}) });
   });
 
-  it.each(['ftp://x/y', 'hf://org/repo', 'hf://org', '/local/path'])('rejects %s', (url) => {
-    expect(() => resolveUrl(url, {})).toThrow(/unsupported model URL/);
+  it.each(['hf://org', 'hf://org/repo', 'hf://org/repo@a/m.gguf@b', 'ftp://x/m.gguf', '/local/path'])('refuses %s', (url) => {
+    expect(() => resolveUrl(url)).toThrow(/unsupported model URL/);
+  });
+
+  it('reads the endpoint and token as the HF tools do, PORTEN_HF_ENDPOINT first', () => {
+    expect(hfFromEnv({ HF_ENDPOINT: 'https://a', HF_TOKEN: 'hf_t' })).toEqual({ endpoint: 'https://a', token: 'hf_t' });
+    expect(hfFromEnv({ HF_ENDPOINT: 'https://a', PORTEN_HF_ENDPOINT: 'https://b' })).toEqual({ endpoint: 'https://b', token: undefined });
+    expect(hfFromEnv({})).toEqual({ endpoint: undefined, token: undefined });
   });
 });
 

@@ -3,12 +3,15 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ensureFile } from '../../nodes/download';
 import { FetchFailure, fetchRange, type FetchRangeArgs } from '../../nodes/download/fetch-range';
-import { BufferPool, rawStats } from '../../nodes/download/raw-http';
+import { HttpClient } from '../../nodes/download/http-client';
+import { rawStats } from '../../nodes/download/raw-http';
 import { downloadFixture, FAST, type DownloadFixture } from './helpers/download-fixture';
 
 let f: DownloadFixture | undefined;
 const servers: { close(cb: () => void): unknown }[] = [];
+const clients: HttpClient[] = [];
 afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
   await f?.cleanup();
   f = undefined;
   await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
@@ -34,7 +37,18 @@ function sink(size: number, slow = false) {
     expect(pos - at).toBe(len);
     writing--;
   };
-  return { file, backing, write, get maxWriting() { return maxWriting; }, get received() { return received; }, onReceived: (n: number) => (received += n) };
+  return {
+    file,
+    backing,
+    write,
+    get maxWriting() {
+      return maxWriting;
+    },
+    get received() {
+      return received;
+    },
+    onReceived: (n: number) => (received += n),
+  };
 }
 
 const args = (url: string, s: ReturnType<typeof sink>, over: Partial<FetchRangeArgs>): FetchRangeArgs => ({
@@ -48,9 +62,15 @@ const args = (url: string, s: ReturnType<typeof sink>, over: Partial<FetchRangeA
   signal: new AbortController().signal,
   write: s.write,
   onReceived: s.onReceived,
-  pool: new BufferPool(2),
+  client: newClient(),
   ...over,
 });
+
+function newClient(): HttpClient {
+  const c = new HttpClient(1);
+  clients.push(c);
+  return c;
+}
 
 describe('raw HTTP client against the demo origin', () => {
   it('fetches a range copy-free through two reused buffers, pausing for a slow disk', async () => {
@@ -83,7 +103,16 @@ describe('raw HTTP client against the demo origin', () => {
     f.origin.setFault({ kind: 'reset-mid-body', afterBytes: 500_000 });
     const s = sink(f.size);
     let written = 0;
-    const err = await fetchRange(args(f.url, s, { start: 0, end: f.size, write: async (at, c, len) => { await s.write(at, c, len); written += len; } })).catch((e) => e);
+    const err = await fetchRange(
+      args(f.url, s, {
+        start: 0,
+        end: f.size,
+        write: async (at, c, len) => {
+          await s.write(at, c, len);
+          written += len;
+        },
+      }),
+    ).catch((e) => e);
     expect(err).toBeInstanceOf(FetchFailure);
     expect(err.retryable).toBe(true);
     expect(written).toBe(s.received);
@@ -109,7 +138,16 @@ describe('raw HTTP client against the demo origin', () => {
     const ctl = new AbortController();
     const reason = new Error('stop');
     const s = sink(f.size);
-    const p = fetchRange(args(f.url, s, { end: f.size, signal: ctl.signal, onReceived: (n) => (s.onReceived(n), s.received >= 100_000 && ctl.abort(reason)) }));
+    const p = fetchRange(
+      args(f.url, s, {
+        end: f.size,
+        signal: ctl.signal,
+        onReceived: (n) => {
+          s.onReceived(n);
+          if (s.received >= 100_000) ctl.abort(reason);
+        },
+      }),
+    );
     await expect(p).rejects.toBe(reason);
   });
 
@@ -120,23 +158,33 @@ describe('raw HTTP client against the demo origin', () => {
     await expect(fetchRange(args(`${f.origin.url}/nope`, sink(1), { end: 1 }))).rejects.toMatchObject({ kind: 'http', retryable: false });
   });
 
-  it('leaves a redirect to node:http, which follows it', async () => {
+  it('follows a redirect itself, on kept-alive connections, with no fallback to node:http', async () => {
     f = await downloadFixture(1 << 20);
     const target = f.url;
-    // Connection: close, so no keep-alive socket holds the server open after the test.
-    const redirect = createHttpServer((_req, res) => res.writeHead(302, { location: target, 'content-length': 0, connection: 'close' }).end());
+    const redirect = createHttpServer((_req, res) => res.writeHead(302, { location: target, 'content-length': 0 }).end());
     servers.push(redirect);
     await new Promise<void>((r) => redirect.listen(0, '127.0.0.1', r));
-    const before = rawStats.fallbacks;
-    const s = sink(f.size);
-    await fetchRange(args(`http://127.0.0.1:${(redirect.address() as AddressInfo).port}/x`, s, { end: f.size }));
-    expect(s.file.equals(f.data)).toBe(true);
-    expect(rawStats.fallbacks).toBe(before + 1);
+    const before = { ...rawStats };
+    const client = newClient();
+    const from = `http://127.0.0.1:${(redirect.address() as AddressInfo).port}/x`;
+    let resolved: string | undefined;
+    for (let i = 0; i < 3; i++) {
+      const s = sink(f.size);
+      await fetchRange(args(from, s, { end: f.size, client, onResolved: (r) => (resolved = r.url) }));
+      expect(s.file.equals(f.data)).toBe(true);
+    }
+    expect(resolved).toBe(target);
+    expect(rawStats.fallbacks).toBe(before.fallbacks);
+    expect(rawStats.requests).toBe(before.requests + 6); // a redirect and a body, three times
+    expect(client.conns.opened).toBe(2); // one kept-alive connection per origin
+    redirect.closeAllConnections();
   });
 
   it('fails retryably on malformed chunk framing, keeping the good bytes', async () => {
     // resume(): a socket nobody reads never sees the client's FIN and would keep the server open.
-    const bad = createNetServer((sock) => sock.resume().end('HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/10\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\nzz\r\n'));
+    const bad = createNetServer((sock) =>
+      sock.resume().end('HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/10\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\nzz\r\n'),
+    );
     servers.push(bad);
     await new Promise<void>((r) => bad.listen(0, '127.0.0.1', r));
     const s = sink(10);
@@ -159,6 +207,7 @@ describe('ensureFile over both HTTP paths', () => {
     f.origin.setFault({ kind: 'truncate', afterBytes: 100_000, times: 3 });
     expect((await ensureFile({ url: f.url, dest: f.dest, sha256: f.sha, ...FAST, rawHttp })).bytes).toBe(f.size);
     expect(await f.destMatches()).toBe(true);
-    expect(rawStats.requests > before).toBe(rawHttp);
+    // The probes (one HEAD per call) always take the raw client; the bodies only with rawHttp.
+    expect(rawStats.requests - before > 2).toBe(rawHttp);
   });
 });

@@ -14,7 +14,7 @@ describe('ensureFile', () => {
     f = await downloadFixture(4 << 20);
     const seen: DownloadProgress[] = [];
     const r = await ensureFile({ url: f.url, dest: f.dest, sha256: f.sha, bytes: f.size, onProgress: (p) => seen.push(p) });
-    expect(r).toEqual({ path: f.dest, bytes: f.size, fetchedBytes: f.size, reused: false });
+    expect(r).toEqual({ path: f.dest, bytes: f.size, fetchedBytes: f.size, reused: false, sha256: f.sha });
     expect(await f.destMatches()).toBe(true);
     // One HEAD plus one GET per segment; every byte served exactly once.
     expect(f.origin.stats().byFile[f.name]).toEqual({ requests: 5, bytes: f.size });

@@ -9,6 +9,7 @@ import { encodeHeader } from '../../scripts/gguf/gguf-format';
 import { layoutTensors, writeGguf } from '../../scripts/gguf/gguf-writer';
 import { buildLlamaSpec, type LlamaShape } from '../../scripts/gguf/llama-model';
 import { mulberry32 } from '../../scripts/gguf/prng';
+import { quantizeQ8_0, toHalfBits } from '../../scripts/gguf/quantize';
 
 const shape: LlamaShape = { name: 'unit-tiny', seed: 7, nEmbd: 32, nLayers: 2, nHead: 4, nHeadKv: 2, nFf: 64, contextLength: 256 };
 let dir: string;
@@ -53,8 +54,12 @@ describe('writeGguf', () => {
     const md = info.metadata as any;
     expect(md.general).toMatchObject({ architecture: 'llama', name: 'unit-tiny', alignment: 32, file_type: 0 });
     expect(md.llama).toMatchObject({
-      context_length: 256, embedding_length: 32, block_count: 2, feed_forward_length: 64,
-      attention: { head_count: 4, head_count_kv: 2 }, rope: { dimension_count: 8 },
+      context_length: 256,
+      embedding_length: 32,
+      block_count: 2,
+      feed_forward_length: 64,
+      attention: { head_count: 4, head_count_kv: 2 },
+      rope: { dimension_count: 8 },
     });
     expect(md.llama.attention.layer_norm_rms_epsilon).toBeCloseTo(1e-5);
     const vocab = buildByteVocab();
@@ -91,5 +96,53 @@ describe('writeGguf', () => {
     const bad = { metadata: [], tensors: [{ name: 'x', dims: [4], chunks: () => [new Float32Array(3)] }] };
     await expect(writeGguf(join(dir, 'bad.gguf'), bad)).rejects.toThrow(/produced 3 values, expected 4/);
     expect((await readdir(dir)).filter((f) => f.startsWith('bad.gguf'))).toEqual([]);
+  });
+});
+
+// Node 24 has Float16Array; TypeScript's lib does not declare it yet.
+const Float16Array = (globalThis as unknown as { Float16Array: new (n: number) => { [i: number]: number; buffer: ArrayBuffer } }).Float16Array;
+
+describe('Q8_0', () => {
+  const half = (bits: number) => {
+    const f16 = new Float16Array(1);
+    new Uint16Array(f16.buffer)[0] = bits;
+    return f16[0];
+  };
+
+  it('rounds float32 to half precision to nearest even, like F16C', () => {
+    const next = mulberry32(3);
+    const f16 = new Float16Array(1);
+    const bits = new Uint16Array(f16.buffer);
+    for (let i = 0; i < 20_000; i++) {
+      const x = Math.fround((next() / 2 ** 32 - 0.5) * 2 ** ((next() % 40) - 25));
+      f16[0] = x; // a float32 value converts to half exactly once, so this is the reference
+      expect(toHalfBits(x)).toBe(bits[0]);
+    }
+    expect(toHalfBits(65520)).toBe(0x7c00); // rounds up past the largest half: infinity
+  });
+
+  it('stores each block of 32 as an f16 scale and int8 values that decode to within half a step', () => {
+    const next = mulberry32(5);
+    const values = Float32Array.from({ length: 64 }, () => (next() / 2 ** 32 - 0.5) * 4);
+    const q = quantizeQ8_0(values);
+    expect(q.length).toBe(2 * 34);
+    const view = new DataView(q.buffer);
+    for (let b = 0; b < 2; b++) {
+      const d = half(view.getUint16(b * 34, true));
+      const block = values.subarray(b * 32, b * 32 + 32);
+      expect(d).toBeCloseTo(Math.max(...block.map(Math.abs)) / 127, 3);
+      for (let j = 0; j < 32; j++) expect(Math.abs(view.getInt8(b * 34 + 2 + j) * d - block[j])).toBeLessThanOrEqual(d / 2 + 1e-3);
+    }
+    expect(() => quantizeQ8_0(new Float32Array(31))).toThrow(/multiple of 32/);
+  });
+
+  it('lays out and writes q8_0 tensors that node-llama-cpp reads with their type', async () => {
+    const src = { name: 'q', dims: [64, 2], type: 'q8_0' as const, chunks: () => [new Float32Array(128).fill(0.5)] };
+    const { infos, dataBytes } = layoutTensors([src, { name: 'f', dims: [3], chunks: () => [new Float32Array(3)] }], 32);
+    expect(infos.map((i) => i.offset)).toEqual([0, 160]); // 4 blocks x 34 bytes = 136, aligned up to 160
+    expect(dataBytes).toBe(192);
+    const w = await writeGguf(join(dir, 'q8.gguf'), { metadata: [], tensors: [src] });
+    const info = await readGgufFileInfo(w.path, { readTensorInfo: true, logWarnings: false });
+    expect(info.fullTensorInfo?.[0]).toMatchObject({ name: 'q', ggmlType: 8 });
   });
 });

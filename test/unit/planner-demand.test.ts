@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
-  addDemand, bumpRow, demandScore, estimateFootprintMb, footprint, kvCacheBytes, minuteOf, plannerConfig, pruneDemand,
-  summarizeDemand, windowSums, type DemandRow, type GgufMeta,
+  addDemand,
+  bumpRow,
+  demandScore,
+  estimateFootprintMb,
+  footprint,
+  kvCacheBytes,
+  minuteOf,
+  plannerConfig,
+  pruneDemand,
+  summarizeDemand,
+  windowSums,
+  type DemandRow,
+  type GgufMeta,
 } from '../../src/planner';
 
 const MIN = 60_000;

@@ -1,41 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildContext, canPlace, plan, plannerConfig, swapsOf,
-  type Action, type DemandSummary, type PendingDemand, type PlannerConfig, type PlannerModel, type PlannerNode, type PlannerReplica, type PlannerState,
+  buildContext,
+  canPlace,
+  plan,
+  plannerConfig,
+  swapsOf,
+  type Action,
+  type PendingDemand,
+  type PlannerConfig,
+  type PlannerModel,
+  type PlannerNode,
+  type PlannerReplica,
+  type PlannerState,
 } from '../../src/planner';
 
-/** Builders for the planner tables. Sizes in GB for readability, stored in MB. */
-const T0 = 1_000_000_000_000;
-const GB = 1024;
-const MIN = 60_000;
-
-function node(id: string, budgetGb: number, o: Partial<PlannerNode> = {}): PlannerNode {
-  return { id, online: true, draining: false, budgetMb: budgetGb * GB, maxConcurrency: 4, replicas: [], inventory: [], ...o };
-}
-
-/** A ready replica, loaded an hour ago and last used a minute ago, with nothing in flight. */
-function rep(model: string, o: Partial<PlannerReplica> = {}): PlannerReplica {
-  return { model, phase: 'ready', loadedAt: T0 - 60 * MIN, lastUsedAt: T0 - MIN, inflight: 0, queued: 0, ...o };
-}
-
-function model(id: string, vramGb: number, o: Partial<PlannerModel> = {}): PlannerModel {
-  return { id, enabled: true, vramMb: vramGb * GB, contextLength: 4096, ...o };
-}
-
-/** A steady `perMin` requests a minute in every window: demandScore = perMin. */
-function steady(perMin: number): DemandSummary {
-  return { served1m: perMin, unmet1m: 0, served10m: 10 * perMin, unmet10m: 0, served60m: 60 * perMin, unmet60m: 0 };
-}
-
-function waiting(modelId: string, o: Partial<PendingDemand> = {}): PendingDemand {
-  return { model: modelId, since: T0, count: 1, ...o };
-}
-
-function state(nodes: PlannerNode[], models: PlannerModel[], demand: Record<string, number> = {}, pending: PendingDemand[] = []): PlannerState {
-  const d: Record<string, DemandSummary> = {};
-  for (const [k, v] of Object.entries(demand)) d[k] = steady(v);
-  return { nodes, models, demand: d, pending };
-}
+import { GB, MIN, model, node, rep, state, T0, waiting } from './helpers/planner-fixtures';
 
 const cfg = plannerConfig();
 const run = (s: PlannerState, now = T0, c: PlannerConfig = cfg) => plan(s, now, c);
@@ -80,17 +59,38 @@ describe('placement: where a pending model is loaded', () => {
   });
 
   it('canPlace names the first failing check', () => {
-    const ctx = buildContext(state([
-      node('off', 80, { online: false }), node('drain', 80, { draining: true }), node('eu', 80, { region: 'eu' }),
-      node('has', 80, { replicas: [rep('m')] }), node('small', 4), node('full', 24, { replicas: [rep('x', { vramMb: 20 * GB })] }), node('ok', 24),
-      node('stop', 24, { replicas: [rep('m', { phase: 'stopping' })] }),
-    ], [m8]), T0, cfg);
+    const ctx = buildContext(
+      state(
+        [
+          node('off', 80, { online: false }),
+          node('drain', 80, { draining: true }),
+          node('eu', 80, { region: 'eu' }),
+          node('has', 80, { replicas: [rep('m')] }),
+          node('small', 4),
+          node('full', 24, { replicas: [rep('x', { vramMb: 20 * GB })] }),
+          node('ok', 24),
+          node('stop', 24, { replicas: [rep('m', { phase: 'stopping' })] }),
+        ],
+        [m8],
+      ),
+      T0,
+      cfg,
+    );
     const need = { model: model('m', 8, { regions: ['us'] }), needMb: 8 * GB };
     const reasons = ctx.slots.map((s) => {
       const r = canPlace(s.node.id === 'eu' ? need : { ...need, model: m8 }, s, T0, cfg);
       return `${s.node.id}:${r.ok ? 'ok' : r.reason}`;
     });
-    expect(reasons).toEqual(['drain:draining', 'eu:restricted', 'full:budget', 'has:already_hosted', 'off:offline', 'ok:ok', 'small:too_large', 'stop:stopping']);
+    expect(reasons).toEqual([
+      'drain:draining',
+      'eu:restricted',
+      'full:budget',
+      'has:already_hosted',
+      'off:offline',
+      'ok:ok',
+      'small:too_large',
+      'stop:stopping',
+    ]);
   });
 
   it('order of nodes in the input does not change the choice', () => {
@@ -103,7 +103,8 @@ describe('placement: where a pending model is loaded', () => {
 
 describe('pending requests without a load', () => {
   it('model still stopping on its only node: wait for the stop, then reload there', () => {
-    const s = (phase: PlannerReplica['phase']) => state([node('a', 24, { inventory: ['m'], replicas: [rep('m', { phase })] })], [model('m', 8)], { m: 1 }, [waiting('m')]);
+    const s = (phase: PlannerReplica['phase']) =>
+      state([node('a', 24, { inventory: ['m'], replicas: [rep('m', { phase })] })], [model('m', 8)], { m: 1 }, [waiting('m')]);
     expect(run(s('stopping')).actions).toEqual([]);
     expect(run(s('stopped')).actions.map(brief)).toEqual(['load m@a (place)']);
   });
@@ -114,7 +115,9 @@ describe('pending requests without a load', () => {
   });
 
   it('a replica on a node the request may not use does not count', () => {
-    const s = state([node('a', 24, { region: 'eu', replicas: [rep('m')] }), node('b', 24, { region: 'us' })], [model('m', 8)], { m: 1 }, [waiting('m', { restrictions: { regions: ['us'] } })]);
+    const s = state([node('a', 24, { region: 'eu', replicas: [rep('m')] }), node('b', 24, { region: 'us' })], [model('m', 8)], { m: 1 }, [
+      waiting('m', { restrictions: { regions: ['us'] } }),
+    ]);
     expect(run(s).actions.map(brief)).toEqual(['load m@b (place)']);
   });
 
@@ -128,7 +131,9 @@ describe('pending requests without a load', () => {
   it('no node fits and nothing evictable → no action + decision with reason', () => {
     const s = state(
       [node('a', 16, { replicas: [rep('x', { vramMb: 12 * GB, inflight: 1 })] }), node('b', 8, { online: false }), node('c', 4)],
-      [model('m', 8), model('x', 12)], { m: 1, x: 0 }, [waiting('m', { count: 3 })],
+      [model('m', 8), model('x', 12)],
+      { m: 1, x: 0 },
+      [waiting('m', { count: 3 })],
     );
     const r = run(s);
     expect(r.actions).toEqual([]);
@@ -230,9 +235,9 @@ describe('hysteresis', () => {
   });
 
   it('prevents ping-pong: a colder model cannot displace a hotter resident', () => {
-    const after = (loadedAt: number) => state([node('n', 24, { replicas: [rep('b', { loadedAt, lastUsedAt: T0 })] })], two, { a: 5, b: 6 }, [waiting('a')]);
-    expect(run(after(T0 - 30_000)).actions).toEqual([]);
-    expect(run(after(T0 - 30 * MIN)).actions).toEqual([]);
+    const afterSwap = (loadedAt: number) => state([node('n', 24, { replicas: [rep('b', { loadedAt, lastUsedAt: T0 })] })], two, { a: 5, b: 6 }, [waiting('a')]);
+    expect(run(afterSwap(T0 - 30_000)).actions).toEqual([]);
+    expect(run(afterSwap(T0 - 30 * MIN)).actions).toEqual([]);
   });
 
   it('starvation guard: a swap back of equal demand waits about agingMs, then takes its turn', () => {
@@ -266,6 +271,13 @@ describe('idle eviction', () => {
     expect(run(s, T0, c).actions.map(brief)).toEqual(['unload m@a (idle_evict)']);
   });
 
+  it('a window shorter than the minimum keep wins over it (a 2 s window evicts after 2 s)', () => {
+    const c = plannerConfig({ demandWindowMs: 2_000 });
+    const s = (idle: number) => state([node('a', 24, { replicas: [rep('m', { lastUsedAt: T0 - idle })] })], [model('m', 8)]);
+    expect(run(s(1_999), T0, c).actions).toEqual([]);
+    expect(run(s(2_000), T0, c).actions.map(brief)).toEqual(['unload m@a (idle_evict)']);
+  });
+
   it('memory freed by an idle eviction is used by a pending model in the same plan, unload first', () => {
     const s = state([node('a', 16, { replicas: [rep('x', { lastUsedAt: T0 - window })] })], [model('m', 12), model('x', 12)], { m: 1 }, [waiting('m')]);
     expect(run(s).actions.map(brief)).toEqual(['unload x@a (idle_evict)', 'load m@a (place)']);
@@ -273,7 +285,11 @@ describe('idle eviction', () => {
 });
 
 describe('replicas', () => {
-  const hot = (o: Partial<PlannerReplica>) => [node('a', 24, { replicas: [rep('m', { inflight: 4, queued: 3, ...o })] }), node('b', 24), node('c', 24, { inventory: ['m'] })];
+  const hot = (o: Partial<PlannerReplica>) => [
+    node('a', 24, { replicas: [rep('m', { inflight: 4, queued: 3, ...o })] }),
+    node('b', 24),
+    node('c', 24, { inventory: ['m'] }),
+  ];
   const rows: { name: string; nodes: PlannerNode[]; c?: PlannerConfig; want: string[] }[] = [
     { name: 'second replica under sustained load (weights-on-disk node)', nodes: hot({ saturatedSince: T0 - 30_000 }), want: ['load m@c (scale_out)'] },
     { name: 'saturated for less than scaleOutAfterMs → wait', nodes: hot({ saturatedSince: T0 - 29_999 }), want: [] },
@@ -285,7 +301,11 @@ describe('replicas', () => {
     },
     {
       name: 'a replica already loading → none',
-      nodes: [node('a', 24, { replicas: [rep('m', { saturatedSince: T0 - MIN })] }), node('b', 24, { replicas: [rep('m', { phase: 'loading' })] }), node('c', 24)],
+      nodes: [
+        node('a', 24, { replicas: [rep('m', { saturatedSince: T0 - MIN })] }),
+        node('b', 24, { replicas: [rep('m', { phase: 'loading' })] }),
+        node('c', 24),
+      ],
       want: [],
     },
     { name: 'maxReplicas reached → none', nodes: hot({ saturatedSince: T0 - MIN }), c: plannerConfig({ maxReplicas: 1 }), want: [] },

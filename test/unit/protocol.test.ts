@@ -3,10 +3,20 @@ import { EdgeToNodeSchema, NodeToEdgeSchema, PROTOCOL_VERSION, isFinalClose, Clo
 
 describe('protocol frames', () => {
   it('accepts a well-formed hello', () => {
-    const r = parseFrame(NodeToEdgeSchema, JSON.stringify({
-      type: 'node.hello', v: PROTOCOL_VERSION, node_id: 'n1', agent_version: '0.1.0', vram_budget_mb: 1024,
-      engines: ['builtin'], max_concurrency: 4, loaded: [], inventory: [],
-    }));
+    const r = parseFrame(
+      NodeToEdgeSchema,
+      JSON.stringify({
+        type: 'node.hello',
+        v: PROTOCOL_VERSION,
+        node_id: 'n1',
+        agent_version: '0.1.0',
+        vram_budget_mb: 1024,
+        engines: ['builtin'],
+        max_concurrency: 4,
+        loaded: [],
+        inventory: [],
+      }),
+    );
     expect(r.ok).toBe(true);
   });
 

@@ -31,7 +31,11 @@ describe('slidingWindow', () => {
 
 describe('checkLimits', () => {
   const none: KeyLimits = { rpm: null, tpm: null, quota_tokens: null, quota_period: null };
-  const row = (startedAgo: number, endedAgo: number | null, tokens: number) => ({ started_at: T0 - startedAgo, ended_at: endedAgo === null ? null : T0 - endedAgo, tokens });
+  const row = (startedAgo: number, endedAgo: number | null, tokens: number) => ({
+    started_at: T0 - startedAgo,
+    ended_at: endedAgo === null ? null : T0 - endedAgo,
+    tokens,
+  });
   it.each([
     ['no limits admit anything', none, [row(1, 0, 1e9)], 0, true, null],
     ['rpm counts in-flight requests too', { ...none, rpm: 2 }, [row(5000, null, 0), row(4000, 3000, 10)], 0, false, 'rpm'],

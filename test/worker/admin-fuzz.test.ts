@@ -10,7 +10,24 @@ const CASES = 250;
 
 const { rand, int, pick } = seeded(4004);
 const VALUES: unknown[] = [null, true, 0, -1, 1.5, 1e308, '', 'eu', 'x'.repeat(500), '\u0000', [], ['eu'], [1], {}, { a: 1 }, 'verified', 'day', 'BCDF-GHJK'];
-const FIELDS = ['name', 'models', 'regions', 'owner', 'min_trust', 'rpm', 'tpm', 'quota_tokens', 'quota_period', 'node_id', 'region', 'trust', 'hostname', 'device_code', 'grant_type', 'x'];
+const FIELDS = [
+  'name',
+  'models',
+  'regions',
+  'owner',
+  'min_trust',
+  'rpm',
+  'tpm',
+  'quota_tokens',
+  'quota_period',
+  'node_id',
+  'region',
+  'trust',
+  'hostname',
+  'device_code',
+  'grant_type',
+  'x',
+];
 
 function body(): BodyInit {
   const kind = int(5);
@@ -25,14 +42,24 @@ function body(): BodyInit {
 function request(): Request {
   const seg = pick(['x', 'BCDF-GHJK', '%FF', 'a'.repeat(100), 'key_1', 'node.1', '..', '%00']);
   const routes: Array<[string, string]> = [
-    ['POST', '/admin/v1/keys'], ['GET', '/admin/v1/keys'], ['DELETE', `/admin/v1/keys/${seg}`],
-    ['POST', '/admin/v1/nodes'], ['PATCH', `/admin/v1/nodes/${seg}`], ['DELETE', `/admin/v1/nodes/${seg}`],
-    ['GET', '/admin/v1/enrollments'], ['POST', `/admin/v1/enrollments/${seg}/approve`], ['POST', `/admin/v1/enrollments/${seg}/deny`],
+    ['POST', '/admin/v1/keys'],
+    ['GET', '/admin/v1/keys'],
+    ['DELETE', `/admin/v1/keys/${seg}`],
+    ['POST', '/admin/v1/nodes'],
+    ['PATCH', `/admin/v1/nodes/${seg}`],
+    ['DELETE', `/admin/v1/nodes/${seg}`],
+    ['GET', '/admin/v1/enrollments'],
+    ['POST', `/admin/v1/enrollments/${seg}/approve`],
+    ['POST', `/admin/v1/enrollments/${seg}/deny`],
     ['GET', `/admin/v1/usage?group_by=${seg}&bucket=${pick(['hour', 'day', seg])}&since=${pick(['0', '2026-01-01', seg])}`],
-    ['POST', '/agent/v1/enroll'], ['POST', '/agent/v1/enroll/token'], ['GET', '/agent/v1/connect'],
+    ['POST', '/agent/v1/enroll'],
+    ['POST', '/agent/v1/enroll/token'],
+    ['GET', '/agent/v1/connect'],
   ];
   const [method, path] = pick(routes);
-  const auth = path.startsWith('/admin') ? pick(['Bearer admin-test', 'Bearer admin-test', 'Bearer nope', '']) : pick(['Bearer node-test', 'Bearer nk-porten-x', '']);
+  const auth = path.startsWith('/admin')
+    ? pick(['Bearer admin-test-token-of-the-worker-suite-0123', 'Bearer admin-test-token-of-the-worker-suite-0123', 'Bearer nope', ''])
+    : pick(['Bearer node-test-key-of-the-worker-suite-012345', 'Bearer nk-porten-x', '']);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (auth) headers.authorization = auth;
   if (path.endsWith('/connect') && rand() < 0.5) headers['x-porten-node-id'] = pick(['n1', seg, '']);

@@ -28,8 +28,31 @@ const VALID: Record<string, Record<string, unknown>> = {
   '/v1/completions': { model: 'demo-small', prompt: 'hi' },
   '/v1/embeddings': { model: 'demo-embed', input: 'hi' },
 };
-const FIELDS = ['model', 'messages', 'prompt', 'input', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'seed',
-  'presence_penalty', 'frequency_penalty', 'logit_bias', 'n', 'response_format', 'tools', 'tool_choice', 'parallel_tool_calls', 'encoding_format', 'dimensions', 'user'];
+const FIELDS = [
+  'model',
+  'messages',
+  'prompt',
+  'input',
+  'stream',
+  'stream_options',
+  'max_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'top_p',
+  'stop',
+  'seed',
+  'presence_penalty',
+  'frequency_penalty',
+  'logit_bias',
+  'n',
+  'response_format',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'encoding_format',
+  'dimensions',
+  'user',
+];
 
 function nested(depth: number): string {
   return `{"model":"demo-small","messages":${'['.repeat(depth)}${']'.repeat(depth)}}`;
@@ -58,7 +81,7 @@ function randomRequest(i: number): Request {
   const segment = pick(['x', '%FF', '%', '%E2%82', '..', 'demo-small', 'a%2Fb', '%00', 'x'.repeat(300), '%F0%9F%98%80']);
   const get = ['/v1/models', '/v1/models/x', `/v1/models/${segment}`, '/public/v1/models/warming', `/public/v1/models/warming?model=${segment}`];
   const contentType = pick(['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', '']);
-  const headers: Record<string, string> = { authorization: i % 17 === 0 ? 'Bearer wrong' : 'Bearer sk-test' };
+  const headers: Record<string, string> = { authorization: i % 17 === 0 ? 'Bearer wrong' : 'Bearer sk-test-key-of-the-worker-suite-0123456' };
   if (contentType) headers['content-type'] = contentType;
   if (rand() < 0.7) {
     const path = pick(post);

@@ -2,14 +2,13 @@ import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { Hub } from '../../src/hub/hub';
-import type { NodeHello } from '../../src/protocol';
+import { order, verifiedHello } from './fleet';
 
 type HubEnv = { HUB: DurableObjectNamespace<Hub> };
 const hubs = (env as unknown as HubEnv).HUB;
 
-function hello(nodeId: string, loaded: NodeHello['loaded'] = []): NodeHello {
-  return { type: 'node.hello', v: 1, node_id: nodeId, agent_version: 'test', vram_budget_mb: 2048, engines: ['builtin'], max_concurrency: 4, loaded, inventory: [] };
-}
+/** A node announcing `loaded` with verified weights (test/worker/fleet.ts). */
+const hello = verifiedHello;
 
 // Each test gets its own Hub instance, so state never leaks between rows.
 function freshHub(name: string) {
@@ -20,6 +19,7 @@ describe('Hub', () => {
   it('serves a request once the node reports the model ready, joining the load in progress', async () => {
     const stub = freshHub('join-load');
     await runInDurableObject(stub, async (hub: Hub) => {
+      order(hub, 'n1', 'demo-small');
       hub.nodeHello(hello('n1', [{ model: 'demo-small', phase: 'downloading' }]), 'c1');
       const pending = hub.acquire({ model: 'demo-small', needs: ['chat'], budgetMs: 10_000 });
       const second = hub.acquire({ model: 'demo-small', needs: ['chat'], budgetMs: 10_000 });
@@ -47,10 +47,12 @@ describe('Hub', () => {
   it('reports a failed load to every waiter and shows it on the warming view', async () => {
     const stub = freshHub('failed');
     await runInDurableObject(stub, async (hub: Hub) => {
+      order(hub, 'n1', 'demo-small');
       hub.nodeHello(hello('n1', [{ model: 'demo-small', phase: 'downloading' }]), 'c1');
       const waiters = [1, 2, 3].map(() => hub.acquire({ model: 'demo-small', needs: ['chat'], budgetMs: 10_000 }));
       hub.modelState('n1', { type: 'model.state', model: 'demo-small', phase: 'failed', error: { code: 'verify_failed', message: 'sha256 mismatch' } });
-      for (const r of await Promise.all(waiters)) expect(r).toMatchObject({ ok: false, code: 'upstream_error', message: expect.stringContaining('sha256 mismatch') });
+      for (const r of await Promise.all(waiters))
+        expect(r).toMatchObject({ ok: false, code: 'upstream_error', message: expect.stringContaining('sha256 mismatch') });
       expect(hub.warming('demo-small')).toMatchObject({ phase: 'failed', error: 'sha256 mismatch' });
     });
   });
@@ -159,8 +161,13 @@ describe('Hub planning', () => {
         if (l.ok) hub.release(l.leaseId);
       }
       await hub.acquire({ model: 'demo-plain', needs: ['chat'], budgetMs: 0 });
-      const rows = state.storage.sql.exec<{ model_id: string; served: number; unmet: number }>('SELECT model_id, served, unmet FROM demand ORDER BY model_id').toArray();
-      expect(rows).toEqual([{ model_id: 'demo-plain', served: 0, unmet: 1 }, { model_id: 'demo-small', served: 3, unmet: 0 }]);
+      const rows = state.storage.sql
+        .exec<{ model_id: string; served: number; unmet: number }>('SELECT model_id, served, unmet FROM demand ORDER BY model_id')
+        .toArray();
+      expect(rows).toEqual([
+        { model_id: 'demo-plain', served: 0, unmet: 1 },
+        { model_id: 'demo-small', served: 3, unmet: 0 },
+      ]);
     });
   });
 });

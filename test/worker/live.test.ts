@@ -1,11 +1,12 @@
 import { env, exports } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import type { Hub } from '../../src/hub/hub';
+import { verifiedInventory } from './fleet';
 import { describe, expect, it } from 'vitest';
 
 const worker = (exports as unknown as { default: { fetch: typeof fetch } }).default;
 const hubs = (env as unknown as { HUB: DurableObjectNamespace<Hub> }).HUB;
-const ADMIN = { authorization: 'Bearer admin-test', 'content-type': 'application/json' };
+const ADMIN = { authorization: 'Bearer admin-test-token-of-the-worker-suite-0123', 'content-type': 'application/json' };
 
 function call(path: string, init: RequestInit = {}) {
   return worker.fetch(new Request(`https://edge.test${path}`, init));
@@ -26,7 +27,7 @@ function collect(ws: WebSocket) {
   ws.addEventListener('message', (e) => {
     const m = JSON.parse(String(e.data)) as Record<string, unknown>;
     seen.push(m);
-    for (const w of wanted.splice(0)) (w.pred(m) ? w.resolve(m) : wanted.push(w));
+    for (const w of wanted.splice(0)) w.pred(m) ? w.resolve(m) : wanted.push(w);
   });
   return (pred: (m: Record<string, unknown>) => boolean) => {
     const hit = seen.find(pred);
@@ -43,7 +44,7 @@ describe('dashboard live feed', () => {
     expect((await call(`/admin/v1/live?ticket=${stale}`, { headers: up })).status).toBe(401);
     expect((await call('/admin/v1/live-ticket', { method: 'POST' })).status).toBe(401);
     // The admin token itself is not a ticket.
-    expect((await call('/admin/v1/live?ticket=admin-test', { headers: up })).status).toBe(401);
+    expect((await call('/admin/v1/live?ticket=admin-test-token-of-the-worker-suite-0123', { headers: up })).status).toBe(401);
   });
 
   it('pushes which topics changed when the catalog changes', async () => {
@@ -66,7 +67,20 @@ describe('demand history', () => {
   it('keeps per-model per-minute served and unmet counts for the chart', async () => {
     const stub = hubs.get(hubs.idFromName('demand-history'));
     await runInDurableObject(stub, async (hub: Hub) => {
-      hub.nodeHello({ type: 'node.hello', v: 1, node_id: 'd1', agent_version: 'test', vram_budget_mb: 2048, engines: ['builtin'], max_concurrency: 4, loaded: [{ model: 'demo-small', phase: 'ready' }], inventory: [] }, 'c1');
+      hub.nodeHello(
+        {
+          type: 'node.hello',
+          v: 1,
+          node_id: 'd1',
+          agent_version: 'test',
+          vram_budget_mb: 2048,
+          engines: ['builtin'],
+          max_concurrency: 4,
+          loaded: [{ model: 'demo-small', phase: 'ready' }],
+          inventory: verifiedInventory([{ model: 'demo-small', phase: 'ready' }]),
+        },
+        'c1',
+      );
       const lease = await hub.acquire({ model: 'demo-small', needs: [], budgetMs: 0 });
       expect(lease.ok).toBe(true);
       if (lease.ok) hub.release(lease.leaseId);

@@ -2,14 +2,18 @@ import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 
 const worker = (exports as unknown as { default: { fetch: typeof fetch } }).default;
-const KEY = { authorization: 'Bearer sk-test' };
+const KEY = { authorization: 'Bearer sk-test-key-of-the-worker-suite-0123456' };
 
 function call(path: string, init: RequestInit = {}) {
   return worker.fetch(new Request(`https://edge.test${path}`, init));
 }
 
 function chat(body: unknown, headers: Record<string, string> = KEY) {
-  return call('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return call('/v1/chat/completions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
 async function expectError(res: Response, status: number, code: string) {
@@ -86,7 +90,11 @@ describe('edge routes', () => {
   });
 
   it('validates the warm-up budget header', async () => {
-    const err = await expectError(await chat({ model: 'demo-small', messages: [{ role: 'user', content: 'hi' }] }, { ...KEY, 'x-porten-warmup-budget': 'soon' }), 400, 'invalid_request');
+    const err = await expectError(
+      await chat({ model: 'demo-small', messages: [{ role: 'user', content: 'hi' }] }, { ...KEY, 'x-porten-warmup-budget': 'soon' }),
+      400,
+      'invalid_request',
+    );
     expect(err.param).toBe('x-porten-warmup-budget');
   });
 
@@ -107,11 +115,11 @@ describe('edge routes', () => {
 });
 
 describe('admin API', () => {
-  const ADMIN = { authorization: 'Bearer admin-test', 'content-type': 'application/json' };
+  const ADMIN = { authorization: 'Bearer admin-test-token-of-the-worker-suite-0123', 'content-type': 'application/json' };
 
   it('refuses calls without the admin token', async () => {
     await expectError(await call('/admin/v1/nodes'), 401, 'invalid_api_key');
-    await expectError(await call('/admin/v1/models', { headers: { authorization: 'Bearer sk-test' } }), 401, 'invalid_api_key');
+    await expectError(await call('/admin/v1/models', { headers: { authorization: 'Bearer sk-test-key-of-the-worker-suite-0123456' } }), 401, 'invalid_api_key');
   });
 
   it('disables a model so it leaves /v1/models, and enables it again', async () => {
@@ -127,12 +135,29 @@ describe('admin API', () => {
   });
 
   it('adds a catalog entry and validates it', async () => {
-    const entry = { id: 'added-model', enabled: true, context_length: 1024, capabilities: ['chat'], vram_mb: 10, engine: 'openai', weights: { url: 'none://' }, upstream_url: 'http://127.0.0.1:1/' };
+    const entry = {
+      id: 'added-model',
+      enabled: true,
+      context_length: 1024,
+      capabilities: ['chat'],
+      vram_mb: 10,
+      engine: 'openai',
+      weights: { url: 'none://' },
+      upstream_url: 'http://127.0.0.1:1/',
+    };
     expect((await call('/admin/v1/models', { method: 'POST', headers: ADMIN, body: JSON.stringify(entry) })).status).toBe(201);
     const model = await call('/v1/models/added-model', { headers: KEY });
     expect(await model.json()).toMatchObject({ id: 'added-model', capabilities: ['chat'], state: 'cold' });
-    const bad = await expectError(await call('/admin/v1/models', { method: 'POST', headers: ADMIN, body: JSON.stringify({ ...entry, capabilities: ['telepathy'] }) }), 400, 'invalid_request');
+    const bad = await expectError(
+      await call('/admin/v1/models', { method: 'POST', headers: ADMIN, body: JSON.stringify({ ...entry, capabilities: ['telepathy'] }) }),
+      400,
+      'invalid_request',
+    );
     expect(bad.param).toBe('capabilities.0');
-    await expectError(await call('/admin/v1/models/nope', { method: 'PATCH', headers: ADMIN, body: JSON.stringify({ enabled: true }) }), 404, 'model_not_found');
+    await expectError(
+      await call('/admin/v1/models/nope', { method: 'PATCH', headers: ADMIN, body: JSON.stringify({ enabled: true }) }),
+      404,
+      'model_not_found',
+    );
   });
 });

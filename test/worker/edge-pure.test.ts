@@ -8,7 +8,18 @@ import type { ReplicaRow } from '../../src/hub/store';
 const MB = 1024 * 1024;
 
 function replica(over: Partial<ReplicaRow>): ReplicaRow {
-  return { node_id: 'n1', model_id: 'm', phase: 'downloading', done_bytes: 0, total_bytes: 0, vram_mb: null, started_at: 0, updated_at: 0, last_used_at: null, ...over };
+  return {
+    node_id: 'n1',
+    model_id: 'm',
+    phase: 'downloading',
+    done_bytes: 0,
+    total_bytes: 0,
+    vram_mb: null,
+    started_at: 0,
+    updated_at: 0,
+    last_used_at: null,
+    ...over,
+  };
 }
 
 describe('warming view', () => {
