@@ -10,6 +10,8 @@ export default defineConfig({
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
+          // Some suites generate the demo GGUFs (~150 MB) in beforeAll: seconds alone, more on a loaded machine.
+          hookTimeout: 60_000,
         },
       },
       'test/worker/vitest.config.ts',

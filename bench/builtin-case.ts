@@ -14,12 +14,32 @@ import { overhead, overheadRow, type OverheadResult } from './overhead';
 export async function builtinCase(quick: boolean): Promise<OverheadResult[]> {
   const b = await bootBenchStack();
   const port = await freePort();
-  const engine = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'nodes/engines/builtin/server.ts'),
-    '--model', path.join(ROOT, '.porten/demo-models/demo-small.gguf'), '--port', String(port), '--ctx', '512', '--threads', '1', '--parallel', '4', '--name', 'demo-small'],
-  { cwd: ROOT, stdio: 'ignore' });
+  const engine = spawn(
+    process.execPath,
+    [
+      // The compiled engine, as the agent runs it (bootBenchStack has just made sure nodes/dist is fresh).
+      path.join(ROOT, 'nodes/dist/engines/builtin/server.js'),
+      '--model',
+      path.join(ROOT, '.porten/demo-models/demo-small.gguf'),
+      '--port',
+      String(port),
+      '--ctx',
+      '512',
+      '--threads',
+      '1',
+      '--parallel',
+      '4',
+      '--name',
+      'demo-small',
+    ],
+    { cwd: ROOT, stdio: 'ignore' },
+  );
   try {
     for (let i = 0; ; i++) {
-      const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (i > 300) throw new Error('direct builtin engine did not start');
       await new Promise((r) => setTimeout(r, 100));
@@ -38,7 +58,7 @@ export function builtinRows(results: OverheadResult[]): string {
   return [
     '## B2 realistic case (builtin engine, demo-small)',
     '',
-    'The same measurement with a real engine: the agent\'s builtin engine through the edge against a second builtin engine on the same weights, called directly; fixed seed per round, so the answers must match byte for byte.',
+    "The same measurement with a real engine: the agent's builtin engine through the edge against a second builtin engine on the same weights, called directly; fixed seed per round, so the answers must match byte for byte.",
     '',
     '| benchmark | concurrency | rounds | direct | edge | added | inter-chunk gap added | identical content |',
     '|---|---|---|---|---|---|---|---|',

@@ -69,16 +69,23 @@ async function runStep(url: string, headers: Record<string, string>, rate: numbe
     const due = start + i * interval;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    inflight.push((async () => {
-      try {
-        const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
-        const text = await res.text();
-        if (res.ok && text.endsWith('data: [DONE]\n\n')) ok++;
-      } catch {
-        // counted as a failure
-      }
-      latencies.push(performance.now() - due);
-    })());
+    inflight.push(
+      (async () => {
+        try {
+          const res = await fetch(`${url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { ...headers, 'content-type': 'application/json' },
+            body,
+            signal: AbortSignal.timeout(10_000),
+          });
+          const text = await res.text();
+          if (res.ok && text.endsWith('data: [DONE]\n\n')) ok++;
+        } catch {
+          // counted as a failure
+        }
+        latencies.push(performance.now() - due);
+      })(),
+    );
   }
   await Promise.all(inflight);
   const sorted = [...latencies].sort((a, b) => a - b);
@@ -93,7 +100,7 @@ export function capacityRows(r: CapacityResult): string {
   return [
     '## B3 capacity (open loop)',
     '',
-    'Requests of 20-chunk streams (instant engine) at a fixed arrival rate, latency counted from each request\'s scheduled time; the rate doubles until p99 > 50 ms or success < 99.9 %. The load generator shares the machine with workerd and the agent.',
+    "Requests of 20-chunk streams (instant engine) at a fixed arrival rate, latency counted from each request's scheduled time; the rate doubles until p99 > 50 ms or success < 99.9 %. The load generator shares the machine with workerd and the agent.",
     '',
     '| arrivals/s | sent | ok | p50 ms | p99 ms |',
     '|---|---|---|---|---|',

@@ -36,14 +36,27 @@ export async function startInstantEngine(port = 0): Promise<{ url: string; close
       if (!parsed.stream) {
         const content = Array.from({ length: n }, (_, i) => `t${(i + seed) % 997} `).join('');
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: n, total_tokens: n + 1 } }));
+        res.end(
+          JSON.stringify({
+            ...base,
+            object: 'chat.completion',
+            choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+            usage: { prompt_tokens: 1, completion_tokens: n, total_tokens: n + 1 },
+          }),
+        );
         return;
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       let i = 0;
       const pump = () => {
         while (i < n) {
-          const chunk = { ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: `t${seed % 997} ` } : { content: `t${(i + seed) % 997} ` }, finish_reason: null }] };
+          const chunk = {
+            ...base,
+            object: 'chat.completion.chunk',
+            choices: [
+              { index: 0, delta: i === 0 ? { role: 'assistant', content: `t${seed % 997} ` } : { content: `t${(i + seed) % 997} ` }, finish_reason: null },
+            ],
+          };
           i++;
           if (!res.write(`data: ${JSON.stringify(chunk)}\n\n`)) return void res.once('drain', pump);
         }
@@ -58,9 +71,10 @@ export async function startInstantEngine(port = 0): Promise<{ url: string; close
   const { port: bound } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${bound}`,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

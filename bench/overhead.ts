@@ -23,28 +23,41 @@ export interface OverheadResult {
  * hits both alike; `warmup` rounds are discarded. Each of `concurrency`
  * workers runs its own interleaved loop.
  */
-export async function overhead(name: string, direct: Target, edge: Target, opts: { stream: boolean; rounds: number; warmup: number; concurrency: number; chunks: number }): Promise<OverheadResult> {
-  const body = (t: Target, seed: number) => ({ model: t.model, messages: [{ role: 'user', content: 'bench' }], max_tokens: opts.chunks, stream: opts.stream, seed });
+export async function overhead(
+  name: string,
+  direct: Target,
+  edge: Target,
+  opts: { stream: boolean; rounds: number; warmup: number; concurrency: number; chunks: number },
+): Promise<OverheadResult> {
+  const body = (t: Target, seed: number) => ({
+    model: t.model,
+    messages: [{ role: 'user', content: 'bench' }],
+    max_tokens: opts.chunks,
+    stream: opts.stream,
+    seed,
+  });
   const d: number[] = [];
   const e: number[] = [];
   const dGaps: number[] = [];
   const eGaps: number[] = [];
   let identical = true;
-  await Promise.all(Array.from({ length: opts.concurrency }, async (_, w) => {
-    for (let r = 0; r < opts.rounds + opts.warmup; r++) {
-      const order = (r + w) % 2 === 0 ? [direct, edge] : [edge, direct];
-      const results = [];
-      for (const t of order) results.push(await timedChat(`${t.url}/v1/chat/completions`, t.headers, body(t, r), r === opts.warmup));
-      const [td, te] = order[0] === direct ? results : [results[1], results[0]];
-      if (!td.ok || !te.ok) throw new Error(`${name}: request failed (direct ${td.ok}, edge ${te.ok})`);
-      if (r === opts.warmup && w === 0) identical = contentOf(td.body) === contentOf(te.body);
-      if (r < opts.warmup) continue;
-      d.push(td.ttfbMs);
-      e.push(te.ttfbMs);
-      dGaps.push(...td.gaps);
-      eGaps.push(...te.gaps);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async (_, w) => {
+      for (let r = 0; r < opts.rounds + opts.warmup; r++) {
+        const order = (r + w) % 2 === 0 ? [direct, edge] : [edge, direct];
+        const results = [];
+        for (const t of order) results.push(await timedChat(`${t.url}/v1/chat/completions`, t.headers, body(t, r), r === opts.warmup));
+        const [td, te] = order[0] === direct ? results : [results[1], results[0]];
+        if (!td.ok || !te.ok) throw new Error(`${name}: request failed (direct ${td.ok}, edge ${te.ok})`);
+        if (r === opts.warmup && w === 0) identical = contentOf(td.body) === contentOf(te.body);
+        if (r < opts.warmup) continue;
+        d.push(td.ttfbMs);
+        e.push(te.ttfbMs);
+        dGaps.push(...td.gaps);
+        eGaps.push(...te.gaps);
+      }
+    }),
+  );
   const add = paired(e, d);
   const result: OverheadResult = {
     name,
@@ -63,15 +76,24 @@ export async function overhead(name: string, direct: Target, edge: Target, opts:
 
 /** The concatenated delta contents of an SSE body, so edge and direct answers can be compared byte for byte. */
 function contentOf(sse: string): string {
-  return sse.split('\n\n').filter((e) => e.startsWith('data: {')).map((e) => {
-    const chunk = JSON.parse(e.slice(6)) as { choices?: Array<{ delta?: { content?: string } }> };
-    return chunk.choices?.[0]?.delta?.content ?? '';
-  }).join('');
+  return sse
+    .split('\n\n')
+    .filter((e) => e.startsWith('data: {'))
+    .map((e) => {
+      const chunk = JSON.parse(e.slice(6)) as { choices?: Array<{ delta?: { content?: string } }> };
+      return chunk.choices?.[0]?.delta?.content ?? '';
+    })
+    .join('');
 }
 
 /** Chunks per second of one long stream. */
 export async function relayRate(t: Target, chunks: number): Promise<number> {
-  const res = await timedChat(`${t.url}/v1/chat/completions`, t.headers, { model: t.model, messages: [{ role: 'user', content: 'long' }], max_tokens: chunks, stream: true });
+  const res = await timedChat(`${t.url}/v1/chat/completions`, t.headers, {
+    model: t.model,
+    messages: [{ role: 'user', content: 'long' }],
+    max_tokens: chunks,
+    stream: true,
+  });
   if (!res.ok) throw new Error(`relay stream failed: ${res.body.slice(0, 300)}`);
   return res.chunks / (res.totalMs / 1000);
 }

@@ -29,7 +29,11 @@ export function peakRssMb(pid: number): number {
 
 /** Descendant pids of `root` whose command name matches `name`. */
 export function findDescendants(root: number, name: RegExp): number[] {
-  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,comm=']).toString().trim().split('\n').map((l) => l.trim().split(/\s+/));
+  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,comm='])
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/));
   const children = new Map<number, Array<{ pid: number; comm: string }>>();
   for (const [pid, ppid, comm] of out) {
     const list = children.get(Number(ppid)) ?? [];

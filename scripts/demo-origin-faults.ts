@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Faults the demo origin can inject into GET bodies, so the downloader's recovery paths are

@@ -1,10 +1,12 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { open, realpath, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AddressInfo, Socket } from 'node:net';
 import { FaultSchema, FaultSlot, corrupt, cutAt, type Fault, type FaultInput } from './demo-origin-faults';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Throttle } from './demo-origin-throttle';
 
 const RateSchema = z.object({ mbps: z.number().positive().nullable() });
@@ -20,11 +22,22 @@ export interface DemoOriginOptions {
   host?: string;
   /** megabits per second for the whole origin; default env PORTEN_DEMO_ORIGIN_RATE_MBPS, else unthrottled */
   rateMbps?: number;
+  /** serve https with this key and certificate (a CDN stand-in; see scripts/test-ca.ts) */
+  tls?: { key: string; cert: string };
+  /**
+   * Like a CDN behind Hugging Face: file requests need a URL signed with this key (see signedPath),
+   * else 403; the signature covers the path and an expiry.
+   */
+  signingKey?: string;
+  /** answer HEAD with 403, as S3 does for a URL presigned for GET */
+  refuseHead?: boolean;
 }
 
 export interface OriginStats {
   requests: number;
   bytes: number;
+  /** requests that carried an Authorization header (a CDN must never see one) */
+  authorized: number;
   byFile: Record<string, { requests: number; bytes: number }>;
 }
 
@@ -45,7 +58,8 @@ export async function startDemoOrigin(opts: DemoOriginOptions): Promise<DemoOrig
   const envRate = Number(process.env.PORTEN_DEMO_ORIGIN_RATE_MBPS);
   const throttle = new Throttle(opts.rateMbps ?? (Number.isFinite(envRate) ? envRate : undefined));
   const faults = new FaultSlot();
-  let stats: OriginStats = { requests: 0, bytes: 0, byFile: {} };
+  const fresh = (): OriginStats => ({ requests: 0, bytes: 0, authorized: 0, byFile: {} });
+  let stats: OriginStats = fresh();
   const sockets = new Set<Socket>();
 
   const count = (file: string, requests: number, bytes: number) => {
@@ -56,22 +70,24 @@ export async function startDemoOrigin(opts: DemoOriginOptions): Promise<DemoOrig
     f.bytes += bytes;
   };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err) => {
       if (!res.headersSent) json(res, 500, { error: String(err) });
       else res.destroy();
     });
-  });
+  };
+  const server = opts.tls ? createTlsServer({ key: opts.tls.key, cert: opts.tls.cert }, onRequest) : createServer(onRequest);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const reqUrl = new URL(req.url ?? '/', 'http://x');
+    const path = decodeURIComponent(reqUrl.pathname);
     if (path === '/_stats' && req.method === 'GET') return json(res, 200, stats);
     if (path === '/_stats/reset' && req.method === 'POST') {
-      stats = { requests: 0, bytes: 0, byFile: {} };
+      stats = fresh();
       return json(res, 200, { ok: true });
     }
     if (path === '/_fault' && req.method === 'POST') {
@@ -91,12 +107,22 @@ export async function startDemoOrigin(opts: DemoOriginOptions): Promise<DemoOrig
       return json(res, 200, { fault: parsed.data });
     }
     if (path === '/_rate' && req.method === 'POST') {
-      const parsed = RateSchema.safeParse(await readBody(req).then((b) => JSON.parse(b) as unknown).catch(() => undefined));
+      const parsed = RateSchema.safeParse(
+        await readBody(req)
+          .then((b) => JSON.parse(b) as unknown)
+          .catch(() => undefined),
+      );
       if (!parsed.success) return json(res, 400, { error: 'body must be {"mbps": number | null}' });
       throttle.setRate(parsed.data.mbps);
       return json(res, 200, parsed.data);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
+    if (req.headers.authorization) stats.authorized++;
+    if (opts.refuseHead && req.method === 'HEAD') return json(res, 403, { error: 'HEAD is not signed for' });
+    if (opts.signingKey) {
+      const why = checkSignature(opts.signingKey, reqUrl.pathname, reqUrl.searchParams, Date.now());
+      if (why) return json(res, 403, { error: why });
+    }
 
     const file = path.replace(/^\/+/, '');
     const full = resolve(root, file);
@@ -180,10 +206,10 @@ export async function startDemoOrigin(opts: DemoOriginOptions): Promise<DemoOrig
   const port = (server.address() as AddressInfo).port;
   const host = opts.host ?? '127.0.0.1';
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     stats: () => structuredClone(stats),
-    resetStats: () => void (stats = { requests: 0, bytes: 0, byFile: {} }),
+    resetStats: () => void (stats = fresh()),
     setRate: (mbps) => throttle.setRate(mbps),
     setFault: (f) => faults.set(f),
     close: () =>
@@ -192,6 +218,23 @@ export async function startDemoOrigin(opts: DemoOriginOptions): Promise<DemoOrig
         server.close(() => ok());
       }),
   };
+}
+
+const sign = (key: string, path: string, expires: number) => createHmac('sha256', key).update(`${path}\n${expires}`).digest('hex');
+
+/** `path?X-Amz-Expires…&X-Amz-Signature=…`: a URL the signing origin accepts until `expiresAt` (ms). */
+export function signedPath(key: string, path: string, expiresAt: number): string {
+  const expires = Math.floor(expiresAt / 1000);
+  return `${path}?X-Amz-Date=${expires}&X-Amz-Signature=${sign(key, path, expires)}`;
+}
+
+/** null when the signature is good and fresh, else why not (as a CDN would answer 403). */
+function checkSignature(key: string, path: string, q: URLSearchParams, now: number): string | null {
+  const expires = Number(q.get('X-Amz-Date'));
+  const got = Buffer.from(q.get('X-Amz-Signature') ?? '', 'hex');
+  const want = Buffer.from(sign(key, path, expires), 'hex');
+  if (!Number.isFinite(expires) || got.length !== want.length || !timingSafeEqual(got, want)) return 'SignatureDoesNotMatch';
+  return expires * 1000 < now ? 'Request has expired' : null;
 }
 
 /** Single byte range per RFC 9110; multiple ranges or garbage are ignored (200), as the RFC allows. */

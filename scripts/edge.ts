@@ -14,6 +14,20 @@ export interface EdgeOptions {
   bindings: Record<string, string>;
   /** Where the bundle goes; a fresh temp dir under `.porten/build` by default. */
   buildDir?: string;
+  /** A bundle made before (its `index.js` in `buildDir`): a restart then skips bundling. */
+  prebuilt?: boolean;
+  /**
+   * false: no static assets (no docs, playground or dashboard). Miniflare emulates Cloudflare's asset routing with
+   * three JavaScript workers in front of ours on every request, which production does not run (there, `/v1` goes
+   * straight to the Worker: `run_worker_first`); the benchmarks measure the API without that emulation.
+   */
+  staticAssets?: boolean;
+  /**
+   * Opt-in: workerd's V8 inspector (Chrome DevTools Protocol) on this port, for CPU profiles of the edge under load
+   * (bench/profile-edge.ts). Defaults to PORTEN_EDGE_INSPECTOR_PORT when set, so a stack started by a test or a
+   * benchmark can be profiled without changing it; off otherwise.
+   */
+  inspectorPort?: number;
 }
 
 /**
@@ -46,22 +60,28 @@ export async function bundleWorker(root: string, outDir: string): Promise<string
 export async function startEdge(o: EdgeOptions): Promise<{ url: string; dispose(): Promise<void> }> {
   mkdirSync(path.join(o.root, '.porten'), { recursive: true });
   const buildDir = o.buildDir ?? mkdtempSync(path.join(o.root, '.porten', 'build-'));
-  const script = await bundleWorker(o.root, buildDir);
+  const script = o.prebuilt ? path.join(buildDir, 'index.js') : await bundleWorker(o.root, buildDir);
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(o.root, 'wrangler.toml'));
-  const { main: _main, ...options } = workerOptions as typeof workerOptions & { main?: string };
+  const { main: _main, ...all } = workerOptions as typeof workerOptions & { main?: string };
+  const { assets: _assets, ...apiOnly } = all;
+  const options = o.staticAssets === false ? apiOnly : all;
+  const inspector = o.inspectorPort ?? (process.env.PORTEN_EDGE_INSPECTOR_PORT ? Number(process.env.PORTEN_EDGE_INSPECTOR_PORT) : undefined);
   const mf = new Miniflare({
     host: '127.0.0.1',
     port: o.port,
     log: new Log(LogLevel.WARN),
     durableObjectsPersist: o.persistDir === false ? false : o.persistDir,
-    workers: [{
-      ...options,
-      name: 'porten',
-      modules: true,
-      modulesRoot: buildDir,
-      scriptPath: script,
-      bindings: { ...(options.bindings ?? {}), ...o.bindings },
-    }],
+    ...(inspector === undefined ? {} : { inspectorPort: inspector }),
+    workers: [
+      {
+        ...options,
+        name: 'porten',
+        modules: true,
+        modulesRoot: buildDir,
+        scriptPath: script,
+        bindings: { ...(options.bindings ?? {}), ...o.bindings },
+      },
+    ],
   });
   const url = await mf.ready;
   return {

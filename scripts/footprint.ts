@@ -23,7 +23,12 @@ export async function ggufFootprint(source: string, contextLength: number, engin
   const remote = /^(https?|hf):\/\//.test(source);
   const { url, headers } = remote ? resolveUrl(source, process.env) : { url: source, headers: {} as Record<string, string> };
   const info = await readGgufFileInfo(url, { fetchHeaders: headers });
-  const arch = info.architectureMetadata as { block_count?: number; embedding_length?: number; context_length?: number; attention?: { head_count?: number; head_count_kv?: number } };
+  const arch = info.architectureMetadata as {
+    block_count?: number;
+    embedding_length?: number;
+    context_length?: number;
+    attention?: { head_count?: number; head_count_kv?: number };
+  };
   if (!arch.block_count || !arch.embedding_length || !arch.attention?.head_count) {
     throw new Error(`${source}: the GGUF header lacks block_count, embedding_length or attention.head_count`);
   }
