@@ -11,11 +11,13 @@ import { fmt } from './stats';
 import { capacity, capacityRows } from './capacity';
 import { builtinCase, builtinRows } from './builtin-case';
 import { fleetRates, hubCost, hubLoadRows } from './hub-load';
+import { floor, floorRows } from './floor';
 
 /**
  * `npm run bench [-- --quick]`: every figure against the real stack (local
  * workerd, real agent process) beside a direct baseline in the same run.
- * Writes bench/results.json and bench/RESULTS.md. The last line is the
+ * Writes bench/results.json and bench/RESULTS.md (a full run; `--quick` writes
+ * results-quick.json; `--only=overhead,floor,…` prints and writes nothing). The last line is the
  * machine-readable summary scripts grep for.
  */
 const quick = process.argv.includes('--quick');
@@ -81,6 +83,12 @@ if (want('overhead')) {
   } finally {
     await stack.stop();
   }
+}
+
+if (want('floor')) {
+  const r = await floor(quick);
+  json.floor = r.results;
+  sections.push(floorRows(r));
 }
 
 if (want('builtin')) {
@@ -173,7 +181,8 @@ const md = [
   ...sections.flatMap((s) => [s, '']),
 ].join('\n');
 mkdirSync(here, { recursive: true });
-writeFileSync(path.join(here, quick ? 'results-quick.json' : 'results.json'), JSON.stringify(json, null, 2));
+// A partial run (--only) prints its sections and leaves the recorded full run alone.
+if (!only) writeFileSync(path.join(here, quick ? 'results-quick.json' : 'results.json'), JSON.stringify(json, null, 2));
 if (!quick && !only) writeFileSync(path.join(here, 'RESULTS.md'), md);
 console.log(md);
 if (ttft) console.log(`added ttft p50 ms: ${fmt(ttft.added.p50)} p99 ms: ${fmt(ttft.added.p99)}`);
