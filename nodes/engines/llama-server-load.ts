@@ -1,6 +1,6 @@
 import type { RelayNormaliser } from '../agent/relay';
 import type { RpcPlacement } from './llama-server-args';
-import { type LlamaServerSpec, llamaServerSpec } from './llama-server';
+import { type LlamaServerOptions, type LlamaServerSpec, llamaServerSpec } from './llama-server';
 import { normaliseRequest, ResponseNormaliser } from './llama-server-normalise';
 
 export interface LlamaServerLoad {
@@ -29,16 +29,11 @@ export async function ggufFacts(modelPath: string): Promise<{ embeddings: boolea
   }
 }
 
-export interface LlamaServerLoadInput {
-  binary: string;
-  modelPath: string;
-  model: string;
-  contextLength: number;
-  threads: number;
-  parallel: number;
+/** What a load says about the model and the machine; the rest of llama-server's options follow from the GGUF (see below). */
+export type LlamaServerLoadInput = Pick<LlamaServerOptions, 'binary' | 'modelPath' | 'model' | 'contextLength' | 'threads' | 'parallel'> & {
   /** A combined node: where the layers go, given the model's layer count. */
   place?: (nLayers?: number) => RpcPlacement & { gpuLayers: number };
-}
+};
 
 /** The spec and relay adapter for one model on llama-server. */
 export async function llamaServerLoad(i: LlamaServerLoadInput): Promise<LlamaServerLoad> {

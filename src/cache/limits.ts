@@ -1,5 +1,5 @@
 import { second, type KeyInfo } from '../hub/key-info';
-import { concurrencyVerdict, MINUTE_MS, slidingWindow, type LimitVerdict } from '../tenancy/limiter';
+import { concurrencyVerdict, windowVerdict, type LimitVerdict } from '../tenancy/limiter';
 
 type LiveKey = Extract<KeyInfo, { ok: true }>;
 
@@ -22,33 +22,14 @@ export interface LocalUsage {
  */
 export function checkCachedLimits(info: LiveKey, local: LocalUsage, now: number): CachedVerdict {
   const { limits, usage } = info;
-  if (limits.rpm !== null) {
-    const v = slidingWindow(mergedStarts(usage?.starts ?? [], local.starts), now, MINUTE_MS, limits.rpm);
-    if (!v.ok)
-      return { ok: false, limit: 'rpm', retryAfterMs: v.retryAfterMs, message: `Rate limit reached: ${limits.rpm} requests per minute for this API key.` };
-  }
-  if (limits.tpm !== null && usage) {
-    const events = usage.tokens.map(([s, amount]) => ({ at: s * 1000, amount }));
-    const v = slidingWindow(events, now, MINUTE_MS, limits.tpm);
-    if (!v.ok)
-      return {
-        ok: false,
-        limit: 'tpm',
-        retryAfterMs: v.retryAfterMs,
-        message: `Rate limit reached: ${limits.tpm} tokens per minute for this API key (${v.used} used).`,
-      };
-  }
-  if (limits.quota_tokens !== null && usage?.periodEnd && now < usage.periodEnd && usage.periodTokens >= limits.quota_tokens) {
-    return {
-      ok: false,
-      limit: 'quota',
-      retryAfterMs: usage.periodEnd - now,
-      message: `Token quota exhausted: ${limits.quota_tokens} tokens per ${limits.quota_period} for this API key.`,
-    };
-  }
-  const inflight = concurrencyVerdict(limits.max_inflight, Math.max(usage?.inflight ?? 0, local.inflight));
-  if (!inflight.ok) return inflight;
-  return { ok: true };
+  const windows = windowVerdict(limits, now, {
+    starts: () => mergedStarts(usage?.starts ?? [], local.starts),
+    tokens: usage ? () => usage.tokens.map(([s, amount]) => ({ at: s * 1000, amount })) : null,
+    // The Hub's period total counts only within the period it was taken in.
+    quota: usage?.periodEnd && now < usage.periodEnd ? () => ({ used: usage.periodTokens, end: usage.periodEnd! }) : null,
+  });
+  if (!windows.ok) return windows;
+  return concurrencyVerdict(limits.max_inflight, Math.max(usage?.inflight ?? 0, local.inflight));
 }
 
 /**

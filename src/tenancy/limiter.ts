@@ -76,19 +76,35 @@ export const MINUTE_MS = 60_000;
  * requests already in flight, never by more.
  */
 export function checkLimits(limits: KeyLimits, recent: readonly LedgerEntry[], periodTokens: number, now: number): LimitVerdict {
+  return windowVerdict(limits, now, {
+    starts: () => recent.map((r) => ({ at: r.started_at, amount: 1 })),
+    tokens: () => recent.filter((r) => r.ended_at !== null).map((r) => ({ at: r.ended_at!, amount: r.tokens })),
+    quota: limits.quota_period === null ? null : () => ({ used: periodTokens, end: quotaPeriod(limits.quota_period!, now).end }),
+  });
+}
+
+/**
+ * The rpm, tpm and quota rules over what the caller knows of a key's usage — the Hub's
+ * ledger (checkLimits) or the Worker's cached view (src/cache/limits.ts) — and the one
+ * place their verdicts and messages are made. Each input is read only when its limit is
+ * set; null: not known, that rule passes.
+ */
+export function windowVerdict(
+  limits: KeyLimits,
+  now: number,
+  usage: {
+    starts: () => WindowEvent[];
+    tokens: (() => WindowEvent[]) | null;
+    quota: (() => { used: number; end: number }) | null;
+  },
+): LimitVerdict {
   if (limits.rpm !== null) {
-    const v = slidingWindow(
-      recent.map((r) => ({ at: r.started_at, amount: 1 })),
-      now,
-      MINUTE_MS,
-      limits.rpm,
-    );
+    const v = slidingWindow(usage.starts(), now, MINUTE_MS, limits.rpm);
     if (!v.ok)
       return { ok: false, limit: 'rpm', retryAfterMs: v.retryAfterMs, message: `Rate limit reached: ${limits.rpm} requests per minute for this API key.` };
   }
-  if (limits.tpm !== null) {
-    const ended = recent.filter((r) => r.ended_at !== null).map((r) => ({ at: r.ended_at!, amount: r.tokens }));
-    const v = slidingWindow(ended, now, MINUTE_MS, limits.tpm);
+  if (limits.tpm !== null && usage.tokens) {
+    const v = slidingWindow(usage.tokens(), now, MINUTE_MS, limits.tpm);
     if (!v.ok)
       return {
         ok: false,
@@ -97,14 +113,15 @@ export function checkLimits(limits: KeyLimits, recent: readonly LedgerEntry[], p
         message: `Rate limit reached: ${limits.tpm} tokens per minute for this API key (${v.used} used).`,
       };
   }
-  if (limits.quota_tokens !== null && limits.quota_period !== null && periodTokens >= limits.quota_tokens) {
-    const { end } = quotaPeriod(limits.quota_period, now);
-    return {
-      ok: false,
-      limit: 'quota',
-      retryAfterMs: end - now,
-      message: `Token quota exhausted: ${limits.quota_tokens} tokens per ${limits.quota_period} for this API key.`,
-    };
+  if (limits.quota_tokens !== null && usage.quota) {
+    const q = usage.quota();
+    if (q.used >= limits.quota_tokens)
+      return {
+        ok: false,
+        limit: 'quota',
+        retryAfterMs: q.end - now,
+        message: `Token quota exhausted: ${limits.quota_tokens} tokens per ${limits.quota_period} for this API key.`,
+      };
   }
   return { ok: true };
 }

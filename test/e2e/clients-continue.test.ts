@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { continueEntry, continueHome, runCli } from './client-clis';
-import { type Recorder, startRecorder } from './client-recorder';
+import { clientHarness } from './client-harness';
 import { requestBody, servedChats } from './client-wire';
-import { type NetworkTrap, startNetworkTrap } from './network-trap';
-import { bootStack, waitForNode } from './support';
 
 // The Continue CLI (npm `@continuedev/cli`, command `cn`) in headless mode (`cn -p`), with porten as an
 // OpenAI-compatible model in its config.yaml. It sends its agent prompt with nine described tools and no
@@ -20,32 +16,14 @@ const RUN_TIMEOUT_MS = 120_000;
  */
 const KNOWN_VERSION_CHECK = 'api.continue.dev:443';
 
-let stack: Awaited<ReturnType<typeof bootStack>>;
-let rec: Recorder;
-let trap: NetworkTrap;
-let scratch: string;
-
-beforeAll(async () => {
-  stack = await bootStack({ agents: [{ nodeId: 'node-a', budgetMb: 4096 }] });
-  await waitForNode(stack, 'node-a');
-  rec = await startRecorder(stack.url);
-  trap = await startNetworkTrap();
-  scratch = mkdtempSync(path.join(os.tmpdir(), 'porten-continue-'));
-});
-
-afterAll(async () => {
-  await trap?.close();
-  await rec?.close();
-  await stack?.stop();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
+const h = clientHarness('continue');
 
 describe('Continue CLI', () => {
   it('completes a headless turn: its agent prompt and tools reach porten, and cn prints what porten streamed', async () => {
-    const where = continueHome(scratch, { baseURL: rec.url, apiKey: stack.apiKey, model: MODEL, contextLength: 32768, outputTokens: 32 });
-    Object.assign(where.env, trap.env, {
+    const where = continueHome(h.scratch, { baseURL: h.rec.url, apiKey: h.stack.apiKey, model: MODEL, contextLength: 32768, outputTokens: 32 });
+    Object.assign(where.env, h.trap.env, {
       // Continue's own hub API goes to the trap too, so a call to it would show up by path.
-      CONTINUE_API_BASE: `${trap.url}/continue-api/`,
+      CONTINUE_API_BASE: `${h.trap.url}/continue-api/`,
       // Headless cn runs its Bash tool without asking. With only node on PATH, a random-weight model that happens
       // to call it finds no programs to run.
       PATH: path.dirname(process.execPath),
@@ -53,7 +31,7 @@ describe('Continue CLI', () => {
     const run = await runCli(process.execPath, [continueEntry(), '-p', '--config', where.configFile, 'List the files in this project.'], where, RUN_TIMEOUT_MS);
     expect(run.code, `${run.stdout.slice(-1000)}\n${run.stderr.slice(-2000)}`).toBe(0);
 
-    const chats = servedChats(rec.exchanges);
+    const chats = servedChats(h.rec.exchanges);
     const first = requestBody(chats[0].ex);
     expect(first).toMatchObject({ model: MODEL, stream: true, stream_options: { include_usage: true }, max_tokens: 32 });
     expect(first).not.toHaveProperty('tool_choice');
@@ -67,7 +45,7 @@ describe('Continue CLI', () => {
     // cn prints the final answer: the content porten streamed for the last request.
     expect(run.stdout.trim()).toBe(chats.at(-1)!.answer.content.trim());
     expect(
-      trap.attempts.filter((a) => a !== KNOWN_VERSION_CHECK),
+      h.trap.attempts.filter((a) => a !== KNOWN_VERSION_CHECK),
       'network attempts',
     ).toEqual([]);
   });

@@ -1,13 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { opencodeBinary, opencodeHome, runCli } from './client-clis';
-import { type Recorder, startRecorder } from './client-recorder';
+import { clientHarness } from './client-harness';
 import { requestBody, servedChats } from './client-wire';
-import { type NetworkTrap, startNetworkTrap } from './network-trap';
-import { bootStack, waitForNode } from './support';
 
 // OpenCode (npm `opencode-ai`), run non-interactively as a user would (`opencode run`), with porten configured as
 // a custom OpenAI-compatible provider. It sends its full agent prompt with its ten described tools and
@@ -17,25 +13,7 @@ import { bootStack, waitForNode } from './support';
 const MODEL = 'demo-qwen2.5';
 const RUN_TIMEOUT_MS = 150_000;
 
-let stack: Awaited<ReturnType<typeof bootStack>>;
-let rec: Recorder;
-let trap: NetworkTrap;
-let scratch: string;
-
-beforeAll(async () => {
-  stack = await bootStack({ agents: [{ nodeId: 'node-a', budgetMb: 4096 }] });
-  await waitForNode(stack, 'node-a');
-  rec = await startRecorder(stack.url);
-  trap = await startNetworkTrap();
-  scratch = mkdtempSync(path.join(os.tmpdir(), 'porten-opencode-'));
-});
-
-afterAll(async () => {
-  await trap?.close();
-  await rec?.close();
-  await stack?.stop();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
+const h = clientHarness('opencode');
 
 // `opencode run --format json` prints one JSON event per line.
 const RunEvent = z.looseObject({ type: z.string(), part: z.looseObject({ type: z.string() }).optional(), error: z.unknown().optional() });
@@ -53,8 +31,14 @@ function events(stdout: string) {
 
 describe('OpenCode', () => {
   it('completes a turn: its agent prompt and tools reach porten, the answer streams back, OpenCode ends cleanly', async () => {
-    const where = opencodeHome(path.join(scratch, 'turn'), { baseURL: rec.url, apiKey: stack.apiKey, model: MODEL, contextLength: 32768, outputTokens: 32 });
-    Object.assign(where.env, trap.env);
+    const where = opencodeHome(path.join(h.scratch, 'turn'), {
+      baseURL: h.rec.url,
+      apiKey: h.stack.apiKey,
+      model: MODEL,
+      contextLength: 32768,
+      outputTokens: 32,
+    });
+    Object.assign(where.env, h.trap.env);
     const run = await runCli(opencodeBinary(), ['run', '--format', 'json', 'List the files in this project.'], where, RUN_TIMEOUT_MS);
     const out = events(run.stdout);
     expect(
@@ -64,7 +48,7 @@ describe('OpenCode', () => {
     expect(run.code, run.stderr.slice(-2000)).toBe(0);
 
     // Every request OpenCode made was accepted and served in full (200, valid chunks, [DONE]).
-    const chats = servedChats(rec.exchanges);
+    const chats = servedChats(h.rec.exchanges);
     const agentTurns = chats.filter((c) => (requestBody(c.ex).tools as unknown[] | undefined)?.length);
     expect(agentTurns.length).toBeGreaterThanOrEqual(1);
 
@@ -87,26 +71,26 @@ describe('OpenCode', () => {
     const texts = out.filter((e) => e.part?.type === 'text').map((e) => (e.part as { text?: string }).text ?? '');
     if (last.content.trim()) expect(texts.at(-1)?.trim()).toBe(last.content.trim());
 
-    expect(trap.attempts, 'network attempts').toEqual([]);
+    expect(h.trap.attempts, 'network attempts').toEqual([]);
   });
 
   // OpenCode picks reasoning parameters by model id: for ids naming qwen, deepseek-r1, glm, kimi or minimax it
   // sends none; for others marked `reasoning` it sends reasoning_effort. demo-r1 is a reasoning model it does not
   // recognise, so it gets the generic treatment.
   it('with a reasoning model OpenCode sends reasoning_effort, and porten accepts it', async () => {
-    const where = opencodeHome(path.join(scratch, 'reasoning'), {
-      baseURL: rec.url,
-      apiKey: stack.apiKey,
+    const where = opencodeHome(path.join(h.scratch, 'reasoning'), {
+      baseURL: h.rec.url,
+      apiKey: h.stack.apiKey,
       model: 'demo-r1',
       contextLength: 32768,
       outputTokens: 48,
       reasoning: true,
     });
-    Object.assign(where.env, trap.env);
-    const from = rec.exchanges.length;
+    Object.assign(where.env, h.trap.env);
+    const from = h.rec.exchanges.length;
     const run = await runCli(opencodeBinary(), ['run', '--format', 'json', '--thinking', '--variant', 'high', 'Say hi'], where, RUN_TIMEOUT_MS);
     expect(run.code, run.stderr.slice(-2000)).toBe(0);
-    const chats = servedChats(rec.exchanges.slice(from));
+    const chats = servedChats(h.rec.exchanges.slice(from));
     // The title request asks for 'low' on its own; the agent turn carries the user's --variant.
     expect(chats.map((c) => requestBody(c.ex).reasoning_effort).sort()).toEqual(['high', 'low']);
 
@@ -118,6 +102,6 @@ describe('OpenCode', () => {
     expect(shown.join('').trim()).toBe(turn.reasoning.trim());
     const finish = StepFinish.parse(out.filter((e) => e.type === 'step_finish').at(-1)?.part);
     expect(finish.tokens.reasoning).toBe((turn.usage?.completion_tokens_details as { reasoning_tokens?: number } | undefined)?.reasoning_tokens);
-    expect(trap.attempts, 'network attempts').toEqual([]);
+    expect(h.trap.attempts, 'network attempts').toEqual([]);
   });
 });
